@@ -1,0 +1,16 @@
+"""The one error type users see: a single line naming the file, field or value at fault."""
+
+
+class SynthclfError(Exception):
+    """A problem with the user's input or environment, reported as one line (no traceback)."""
+
+
+def describe_validation_error(where: str, exc: "pydantic.ValidationError") -> SynthclfError:  # noqa: F821
+    """Turn pydantic's multi-line report into one line that names the file and the field."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    value = first.get("input")
+    shown = "" if isinstance(value, (dict, list)) or value is None else f" (got {value!r})"
+    more = len(exc.errors()) - 1
+    extra = f" [+{more} more problem{'s' if more > 1 else ''}]" if more else ""
+    return SynthclfError(f"{where}: field '{field}': {first['msg']}{shown}{extra}")

@@ -1,0 +1,41 @@
+"""Scoring a classifier on the real test set, as in the paper: Macro-F1 and accuracy, plus
+per-class F1 and, where annotators disagreed, accuracy over items with agreement >= gamma."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score
+
+AGREEMENT_GRID = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+def score(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str], agreement: Sequence[float | None] | None = None) -> dict[str, Any]:
+    labels = list(labels)
+    per_class = f1_score(y_true, y_pred, labels=labels, average=None, zero_division=0)
+    result: dict[str, Any] = {
+        "n_test": len(y_true),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "per_class_f1": {label: float(f) for label, f in zip(labels, per_class)},
+    }
+    if agreement is not None and any(a is not None for a in agreement):
+        result["accuracy_by_agreement"] = accuracy_by_agreement(y_true, y_pred, agreement)
+    return result
+
+
+def accuracy_by_agreement(
+    y_true: Sequence[str], y_pred: Sequence[str], agreement: Sequence[float | None], grid: Sequence[float] = AGREEMENT_GRID
+) -> dict[str, dict[str, float | int | None]]:
+    """Accuracy over the test items whose annotator agreement is at least gamma, for each gamma."""
+    has = np.array([a is not None for a in agreement])
+    alpha = np.array([a if a is not None else np.nan for a in agreement], dtype=float)
+    correct = np.array([t == p for t, p in zip(y_true, y_pred)])
+    curve: dict[str, dict[str, float | int | None]] = {}
+    for gamma in grid:
+        mask = has & (alpha >= gamma - 1e-9)
+        n = int(mask.sum())
+        curve[f"{gamma:.1f}"] = {"n": n, "accuracy": float(correct[mask].mean()) if n else None}
+    return curve

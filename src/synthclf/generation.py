@@ -1,0 +1,159 @@
+"""Synthetic data generation: many ongoing conversations per label, run concurrently."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from synthclf.errors import SynthclfError
+from synthclf.llm import BadResponse
+from synthclf.params import GenerateParams
+from synthclf.prompts import Conversation, prompt_sha256
+from synthclf.tasks import Task
+
+# Request indices are chat * STRIDE + turn, so every request of a run has its own stable index.
+STRIDE = 100_000
+
+
+class ChatModel(Protocol):
+    model_id: str
+
+    async def complete(self, messages: list[dict[str, str]], *, seed: int, index: int, parse: Any = None) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class ChatPlan:
+    label: str
+    chat: int  # ordinal over the whole run: stable request indices and seeds
+    quota: int
+
+
+def plan_chats(labels: Sequence[str], per_label: int, chats_per_label: int) -> list[ChatPlan]:
+    """Spread ``per_label`` outputs of each label over up to ``chats_per_label`` conversations."""
+    plans = []
+    chats = min(chats_per_label, per_label)
+    for li, label in enumerate(labels):
+        base, extra = divmod(per_label, chats)
+        for c in range(chats):
+            plans.append(ChatPlan(label=label, chat=li * chats + c, quota=base + (1 if c < extra else 0)))
+    return plans
+
+
+def request_seed(seed: int, index: int) -> int:
+    """Distinct per request: identical opening messages in parallel chats must not yield identical text."""
+    return random.Random(f"{seed}:{index}").randrange(2**31)
+
+
+def _non_empty(content: str) -> str:
+    text = content.strip()
+    if not text:
+        raise BadResponse("empty content")
+    return text
+
+
+async def _run_chat(
+    task: Task,
+    method: str,
+    plan: ChatPlan,
+    params: GenerateParams,
+    llm: ChatModel,
+    seed: int,
+    examples: Sequence[str],
+) -> tuple[list[dict[str, Any]], int]:
+    conversation = Conversation(
+        task=task,
+        label=plan.label,
+        diversity_every=params.diversity_every,
+        history_turns=params.history_turns,
+        rng=random.Random(f"{seed}:{task.name}:{method}:{plan.chat}"),
+        examples=examples,
+        k=params.few_shot_k,
+    )
+    records: list[dict[str, Any]] = []
+    failures = 0
+    turn = 0
+    # A failed request is replaced by a new one, but never more than once per wanted output.
+    while len(records) < plan.quota and turn < 2 * plan.quota:
+        messages = conversation.next_messages()
+        index = plan.chat * STRIDE + turn
+        turn += 1
+        per_request_seed = request_seed(seed, index)
+        text = await llm.complete(messages, seed=per_request_seed, index=index, parse=_non_empty)
+        if text is None:
+            failures += 1
+            continue
+        conversation.record_reply(messages, text)
+        records.append(
+            {
+                "text": text,
+                "label": plan.label,
+                "method": method,
+                "model": llm.model_id,
+                "prompt_sha256": prompt_sha256(messages),
+                "seed": per_request_seed,
+                "request_index": index,
+            }
+        )
+    return records, failures
+
+
+def generate_synthetic(
+    task: Task,
+    method: str,
+    llm: ChatModel,
+    params: GenerateParams,
+    seed: int,
+    real_train: Sequence[dict[str, Any]] = (),
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Write ``params.per_label`` examples of every label of ``task`` with ``method``.
+
+    Returns the records and a summary (counts per label, failures). Raises if the share of
+    failed requests exceeds ``params.max_failure_rate``: everything paid for is in the LLM cache,
+    so the next run resumes for free.
+    """
+    if method not in ("zero_shot", "few_shot"):
+        raise SynthclfError(f"unknown generation method '{method}' (known: zero_shot, few_shot)")
+    by_label: dict[str, list[str]] = {label: [] for label in task.labels}
+    if method == "few_shot":
+        for record in real_train:
+            by_label.setdefault(record["label"], []).append(record["text"])
+        missing = [label for label in task.labels if not by_label[label]]
+        if missing:
+            raise SynthclfError(f"few-shot generation for '{task.name}' has no real train examples of {missing}")
+
+    plans = plan_chats(list(task.labels), params.per_label, params.chats_per_label)
+
+    async def run_all() -> list[tuple[list[dict[str, Any]], int]]:
+        return await asyncio.gather(
+            *(
+                _run_chat(task, method, plan, params, llm, seed, by_label[plan.label] if method == "few_shot" else ())
+                for plan in plans
+            )
+        )
+
+    results = asyncio.run(run_all())
+    records = [record for chat_records, _ in results for record in chat_records]
+    for i, record in enumerate(records):
+        record["id"] = f"{task.name}-{method}-{i:05d}"
+    failures = sum(f for _, f in results)
+    attempts = len(records) + failures
+    wanted = params.per_label * len(task.labels)
+    summary = {
+        "n": len(records),
+        "wanted": wanted,
+        "lost": wanted - len(records),
+        "failed_requests": failures,
+        "failure_rate": failures / attempts if attempts else 0.0,
+        "per_label": dict(sorted(Counter(r["label"] for r in records).items())),
+    }
+    if summary["failure_rate"] > params.max_failure_rate:
+        raise SynthclfError(
+            f"{task.name}/{method}: {failures} of {attempts} requests failed "
+            f"({summary['failure_rate']:.0%} > generate.max_failure_rate {params.max_failure_rate:.0%}); "
+            "completed requests are cached, so a re-run resumes where this one stopped"
+        )
+    return records, summary

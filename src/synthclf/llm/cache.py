@@ -1,0 +1,120 @@
+"""The content-addressed response cache: every paid answer is kept the moment it arrives.
+
+One SQLite file in WAL mode, shared by every process and checkout of a user (its default home is
+``cache_root()/"llm"``, outside every DVC output). Each response is committed in its own transaction
+as soon as it arrives, so a run killed at any point - SIGKILL included - loses at most the requests
+that were in flight, and a re-run with the same inputs is served entirely from here.
+
+Only what the model returned is stored (content, finish reason, refusal, token counts) under the
+sha256 of the request; never a credential, never a URL with a port or temp path in it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from synthclf.errors import SynthclfError
+
+CACHE_FILE = "responses.sqlite3"
+# Part of every key: a change to what a key means must miss the old entries, not misread them.
+KEY_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    key TEXT PRIMARY KEY,
+    content TEXT,
+    finish_reason TEXT,
+    refusal TEXT,
+    tokens_in INTEGER NOT NULL,
+    tokens_out INTEGER NOT NULL,
+    created REAL NOT NULL
+) WITHOUT ROWID
+"""
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    """One chat completion as the server returned it (the first choice)."""
+
+    content: str | None
+    finish_reason: str | None
+    refusal: str | None
+    tokens_in: int
+    tokens_out: int
+
+
+def request_key(model: dict[str, Any], messages: list[dict[str, Any]], sampling: dict[str, Any],
+                seed: int, index: int, attempt: int) -> str:
+    """sha256 of the canonical JSON of everything that decides the answer.
+
+    ``model`` identifies the weights, not where they are served from (for the embedded server: the
+    GGUF's sha256, never its temp port or path). ``attempt`` is part of the key because a bad answer
+    is retried with a new seed, and each attempt's answer is cached on its own.
+    """
+    payload = {
+        "v": KEY_VERSION,
+        "model": model,
+        "messages": messages,
+        "sampling": sampling,
+        "seed": seed,
+        "index": index,
+        "attempt": attempt,
+    }
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class ResponseCache:
+    """Get and put responses by key; safe for concurrent writer processes."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / CACHE_FILE
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            # Autocommit (isolation_level=None): each put is its own committed transaction. A long busy
+            # timeout lets writers in other processes queue instead of failing with "database is locked".
+            self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL survives any process crash (SIGKILL included) without corruption or
+            # loss; only a power cut may drop the last commits, which are then simply requested again.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise SynthclfError(f"{self.path}: cannot use the LLM response cache ({exc}); "
+                                "move the file away or set llm.cache_dir") from None
+        except OSError as exc:
+            raise SynthclfError(f"{directory}: cannot create the LLM response cache ({exc.strerror})") from None
+
+    def get(self, key: str) -> CachedResponse | None:
+        try:
+            row = self._db.execute(
+                "SELECT content, finish_reason, refusal, tokens_in, tokens_out FROM responses WHERE key = ?", (key,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise SynthclfError(f"{self.path}: cannot read the LLM response cache ({exc})") from None
+        return None if row is None else CachedResponse(*row)
+
+    def put(self, key: str, response: CachedResponse) -> None:
+        # Two processes may make the same request at once; the first answer stored is kept, so every
+        # reader of a key sees the same answer from then on.
+        try:
+            self._db.execute(
+                "INSERT OR IGNORE INTO responses (key, content, finish_reason, refusal, tokens_in, tokens_out, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key, response.content, response.finish_reason, response.refusal,
+                 response.tokens_in, response.tokens_out, time.time()),
+            )
+        except sqlite3.Error as exc:  # disk full, or another process held the lock for over a minute
+            raise SynthclfError(f"{self.path}: cannot write the LLM response cache ({exc})") from None
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,220 @@
+"""The analysis: real vs synthetic scores per task, the gap against task subjectivity, and a
+readable report with figures."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # stages run headless
+import matplotlib.pyplot as plt  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from synthclf.io import atomic_write  # noqa: E402
+
+SOURCE_TITLES = {"real": "Real", "zero_shot": "Zero-shot", "few_shot": "Few-shot"}
+CLASSIFIER_TITLES = {"encoder": "fine-tuned encoder", "tfidf_lr": "TF-IDF + logistic regression"}
+
+
+def _finite_or_none(x: float) -> float | None:
+    return None if x is None or math.isnan(x) else float(x)
+
+
+def correlation(levels: Sequence[float], gaps: Sequence[float]) -> dict[str, Any]:
+    """Spearman's rho of subjectivity level against the real-minus-synthetic gap."""
+    n = len(levels)
+    if n < 3 or len(set(levels)) < 2 or len(set(gaps)) < 2:
+        return {"spearman_rho": None, "p_value": None, "n_tasks": n}
+    rho, p = stats.spearmanr(levels, gaps)
+    return {"spearman_rho": _finite_or_none(rho), "p_value": _finite_or_none(p), "n_tasks": n}
+
+
+def build_summary(
+    subjectivity: Mapping[str, int],
+    evals: Mapping[str, Mapping[str, Mapping[str, Mapping[str, Any]]]],
+    methods: Sequence[str],
+    classifiers: Sequence[str],
+) -> dict[str, Any]:
+    """``evals[task][source][classifier]`` holds the scores of ``evaluation.score``."""
+    tasks: dict[str, Any] = {}
+    for task, by_source in evals.items():
+        scores = {
+            source: {clf: {k: by_source[source][clf][k] for k in ("macro_f1", "accuracy")} for clf in classifiers}
+            for source in ["real", *methods]
+        }
+        gap = {
+            method: {
+                clf: {k: scores["real"][clf][k] - scores[method][clf][k] for k in ("macro_f1", "accuracy")}
+                for clf in classifiers
+            }
+            for method in methods
+        }
+        tasks[task] = {"subjectivity": subjectivity[task], "scores": scores, "gap": gap}
+    ordered = sorted(tasks)
+    correlations = {
+        method: {
+            clf: correlation(
+                [tasks[t]["subjectivity"] for t in ordered], [tasks[t]["gap"][method][clf]["macro_f1"] for t in ordered]
+            )
+            for clf in classifiers
+        }
+        for method in methods
+    }
+    return {"tasks": tasks, "subjectivity_vs_gap": correlations}
+
+
+def _stars(level: int) -> str:
+    return "★" * level + "☆" * (5 - level)
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}"
+
+
+def scores_table(summary: Mapping[str, Any], methods: Sequence[str], classifier: str) -> str:
+    """The paper's Table 1 layout: task, subjectivity, then Macro-F1 / accuracy per training source."""
+    sources = ["real", *methods]
+    head = "| Task | Subjectivity | " + " | ".join(f"{SOURCE_TITLES.get(s, s)} F1 | {SOURCE_TITLES.get(s, s)} Acc" for s in sources) + " |"
+    rule = "|---|---|" + "---:|---:|" * len(sources)
+    rows = []
+    tasks = summary["tasks"]
+    for task in sorted(tasks, key=lambda t: (tasks[t]["subjectivity"], t)):
+        cells = []
+        for source in sources:
+            s = tasks[task]["scores"][source][classifier]
+            cells += [_pct(s["macro_f1"]), _pct(s["accuracy"])]
+        rows.append(f"| {task} | {_stars(tasks[task]['subjectivity'])} | " + " | ".join(cells) + " |")
+    return "\n".join([head, rule, *rows])
+
+
+def plot_scores(summary: Mapping[str, Any], methods: Sequence[str], classifier: str, path: Path) -> None:
+    tasks = summary["tasks"]
+    names = sorted(tasks, key=lambda t: (tasks[t]["subjectivity"], t))
+    sources = ["real", *methods]
+    width = 0.8 / len(sources)
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(names)), 4))
+    for i, source in enumerate(sources):
+        values = [100 * tasks[t]["scores"][source][classifier]["macro_f1"] for t in names]
+        ax.bar([x + i * width for x in range(len(names))], values, width, label=SOURCE_TITLES.get(source, source))
+    ax.set_xticks([x + width * (len(sources) - 1) / 2 for x in range(len(names))])
+    ax.set_xticklabels([f"{t}\n{_stars(tasks[t]['subjectivity'])}" for t in names], fontsize=8)
+    ax.set_ylabel("Macro-F1 on real test data (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(f"Trained on real vs synthetic data ({CLASSIFIER_TITLES.get(classifier, classifier)})")
+    ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+def plot_gap(summary: Mapping[str, Any], methods: Sequence[str], classifier: str, path: Path) -> None:
+    tasks = summary["tasks"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method in methods:
+        xs = [tasks[t]["subjectivity"] for t in sorted(tasks)]
+        ys = [100 * tasks[t]["gap"][method][classifier]["macro_f1"] for t in sorted(tasks)]
+        ax.scatter(xs, ys, label=SOURCE_TITLES.get(method, method))
+        for x, y, t in zip(xs, ys, sorted(tasks)):
+            ax.annotate(t, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_xlabel("Task subjectivity (1 = most objective, 5 = most subjective)")
+    ax.set_ylabel("Macro-F1 gap: real minus synthetic (points)")
+    ax.set_xticks(range(1, 6))
+    ax.set_title("The gap against subjectivity")
+    ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+def plot_agreement(evals: Mapping[str, Any], methods: Sequence[str], classifier: str, path: Path) -> bool:
+    """Accuracy over test items with annotator agreement >= gamma (the paper's Fig. 2); False if no task has agreement."""
+    tasks = [t for t in sorted(evals) if "accuracy_by_agreement" in evals[t]["real"][classifier]]
+    if not tasks:
+        return False
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.5), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        for source in ["real", *methods]:
+            curve = evals[task][source][classifier]["accuracy_by_agreement"]
+            points = [(float(g), 100 * c["accuracy"]) for g, c in curve.items() if c["accuracy"] is not None]
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=SOURCE_TITLES.get(source, source))
+        ax.set_title(task, fontsize=9)
+        ax.set_xlabel("agreement threshold γ")
+        ax.set_ylabel("accuracy (%)")
+        ax.legend(fontsize=7)
+    _save(fig, path)
+    return True
+
+
+def _save(fig: Any, path: Path) -> None:
+    fig.tight_layout()
+    with atomic_write(path, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=110)
+    plt.close(fig)
+
+
+def render_report(
+    summary: Mapping[str, Any],
+    methods: Sequence[str],
+    classifiers: Sequence[str],
+    generation: Mapping[str, Mapping[str, Any]],
+    filtering: Mapping[str, Mapping[str, Any]],
+    figures: Mapping[str, str],
+    subjectivity_notes: Mapping[str, str],
+) -> str:
+    """``generation`` and ``filtering`` map "<task>/<method>" to the stage metrics; ``figures`` maps
+    a figure's role to its path relative to the report."""
+    models = sorted({g.get("model", "?") for g in generation.values()})
+    lines = [
+        "# synthclf report: real vs LLM-generated training data",
+        "",
+        f"Generator: {', '.join(models)}. Each classifier is trained on real data or on synthetic data "
+        "and tested on the same real test set. Scores are percentages.",
+        "",
+    ]
+    for clf in classifiers:
+        lines += [f"## Scores, {CLASSIFIER_TITLES.get(clf, clf)}", "", scores_table(summary, methods, clf), ""]
+        if f"scores-{clf}" in figures:
+            lines += [f"![Macro-F1 per task]({figures[f'scores-{clf}']})", ""]
+    lines += ["## Does the gap grow with subjectivity?", "", "| Method | Classifier | Spearman ρ (subjectivity vs F1 gap) | p | tasks |", "|---|---|---:|---:|---:|"]
+    for method in methods:
+        for clf in classifiers:
+            c = summary["subjectivity_vs_gap"][method][clf]
+            rho = "–" if c["spearman_rho"] is None else f"{c['spearman_rho']:+.2f}"
+            p = "–" if c["p_value"] is None else f"{c['p_value']:.2f}"
+            lines.append(f"| {SOURCE_TITLES.get(method, method)} | {clf} | {rho} | {p} | {c['n_tasks']} |")
+    lines.append("")
+    if "gap" in figures:
+        lines += [f"![Gap against subjectivity]({figures['gap']})", ""]
+    lines += [
+        "With only a handful of tasks a rank correlation is fragile: read it as a direction, not a proof.",
+        "",
+    ]
+    if "agreement" in figures:
+        lines += [
+            "## Instance level: accuracy over test items with annotator agreement ≥ γ",
+            "",
+            f"![Accuracy by agreement]({figures['agreement']})",
+            "",
+        ]
+    lines += [
+        "## The synthetic data",
+        "",
+        "| Task | Method | Requested | Generated | Kept after filtering | Removed (empty / short / long / duplicate) | Tokens in / out | Cost (USD) | Cache hits | Wall (s) |",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for key in sorted(generation):
+        g, f = generation[key], filtering.get(key, {})
+        task, method = key.split("/")
+        r = f.get("removed", {})
+        removed = " / ".join(str(r.get(k, 0)) for k in ("empty", "too_short", "too_long", "duplicate"))
+        lines.append(
+            f"| {task} | {SOURCE_TITLES.get(method, method)} | {g.get('wanted', '–')} | {g.get('n', '–')} | {f.get('kept', '–')} | "
+            f"{removed} | {g.get('tokens_in', 0)} / {g.get('tokens_out', 0)} | {g.get('cost_usd', 0.0):.4f} | "
+            f"{g.get('cache_hits', 0)} | {g.get('wall_s', 0.0):.0f} |"
+        )
+    lines += ["", "## Task subjectivity levels", ""]
+    for task in sorted(subjectivity_notes):
+        lines.append(f"- **{task}** ({_stars(summary['tasks'][task]['subjectivity'])}): {subjectivity_notes[task]}")
+    lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,44 @@
+"""analyze: real vs synthetic across tasks, and the gap against subjectivity
+-> metrics/summary.json, reports/report.md, reports/figures/*.png"""
+
+from pathlib import Path
+
+from synthclf.cli import run_stage
+from synthclf.io import atomic_write, read_json, write_json
+from synthclf.params import load_params
+from synthclf.report import build_summary, plot_agreement, plot_gap, plot_scores, render_report
+from synthclf.tasks import load_task
+
+FIGURES = Path("reports/figures")
+
+
+def main(args):
+    params = load_params()
+    tasks = {name: load_task(name) for name in params.tasks}
+    evals = {name: read_json(Path("metrics/eval") / f"{name}.json") for name in tasks}
+    classifiers = params.train.classifiers
+    summary = build_summary({n: t.subjectivity for n, t in tasks.items()}, evals, params.methods, classifiers)
+
+    figures = {}
+    for clf in classifiers:
+        plot_scores(summary, params.methods, clf, FIGURES / f"scores-{clf}.png")
+        figures[f"scores-{clf}"] = f"figures/scores-{clf}.png"
+    primary = "encoder" if "encoder" in classifiers else classifiers[0]
+    plot_gap(summary, params.methods, primary, FIGURES / "gap_vs_subjectivity.png")
+    figures["gap"] = "figures/gap_vs_subjectivity.png"
+    if plot_agreement(evals, params.methods, primary, FIGURES / "accuracy_by_agreement.png"):
+        figures["agreement"] = "figures/accuracy_by_agreement.png"
+
+    keys = [(t, m) for t in tasks for m in params.methods]
+    generation = {f"{t}/{m}": read_json(Path("metrics/generate") / f"{t}-{m}.json") for t, m in keys}
+    filtering = {f"{t}/{m}": read_json(Path("metrics/filter") / f"{t}-{m}.json") for t, m in keys}
+    notes = {n: t.subjectivity_note for n, t in tasks.items()}
+    report = render_report(summary, params.methods, classifiers, generation, filtering, figures, notes)
+    write_json("metrics/summary.json", summary)
+    with atomic_write("reports/report.md") as fh:
+        fh.write(report)
+    print(f"wrote metrics/summary.json and reports/report.md ({len(tasks)} tasks)")
+
+
+if __name__ == "__main__":
+    run_stage(__doc__, main)

@@ -1,0 +1,167 @@
+"""Classifiers: real models on tiny data sets, trained, saved, loaded back and asked to predict."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from synthclf.classifiers import load_classifier, train_classifier
+from synthclf.errors import SynthclfError
+from synthclf.params import EncoderParams, TfidfParams, TrainParams
+
+SPORTS = [
+    "The striker scored twice in the final match",
+    "Our team won the championship game last night",
+    "The goalkeeper saved a penalty in extra time",
+    "She ran the marathon in record time",
+    "The coach praised the players after the victory",
+    "Fans cheered as the referee blew the whistle",
+    "He hit a home run in the ninth inning",
+    "The tennis star won the match in straight sets",
+    "The basketball team lost by three points",
+    "The cyclist crossed the finish line first",
+]
+COOKING = [
+    "Stir the sauce and let it simmer for ten minutes",
+    "Bake the bread until the crust is golden",
+    "Chop the onions and fry them in butter",
+    "Add a pinch of salt to the boiling pasta water",
+    "Whisk the eggs with sugar and flour",
+    "Roast the chicken with garlic and rosemary",
+    "The soup needs more pepper and fresh herbs",
+    "Slice the tomatoes and season the salad",
+    "Melt the chocolate slowly over low heat",
+    "Knead the dough and let it rise for an hour",
+]
+# 40 training sentences, two classes; "weather" is a label of the task with no training example, as
+# when the LLM failed to write any usable text for a class.
+TEXTS = SPORTS * 2 + COOKING * 2
+LABELS = ["sports"] * 20 + ["cooking"] * 20
+LABEL_NAMES = ["weather", "sports", "cooking"]
+# New sentences, made of words the training sentences use, so that even bag-of-words can tell them apart.
+HELD_OUT = [
+    ("The goalkeeper praised the fans after the match", "sports"),
+    ("The team won the game in extra time", "sports"),
+    ("Roast the onions with garlic and butter", "cooking"),
+    ("Stir the eggs into the sauce over low heat", "cooking"),
+]
+
+TFIDF = TrainParams(classifiers=["tfidf_lr"], tfidf_lr=TfidfParams(C=10.0, ngram_max=2))
+ENCODER = TrainParams(
+    classifiers=["encoder"],
+    encoder=EncoderParams(epochs=4, batch_size=8, learning_rate=2e-4, max_length=32),
+)
+
+
+def test_tfidf_learns_and_round_trips(tmp_path: Path) -> None:
+    out = tmp_path / "model"
+    info = train_classifier("tfidf_lr", TEXTS, LABELS, ["sports", "cooking"], TFIDF, 0, out)
+    assert info["n_train"] == 40 and info["kind"] == "tfidf_lr"
+    assert json.loads((out / "info.json").read_text()) == info
+
+    clf = load_classifier(out)
+    assert clf.label_names == ["cooking", "sports"]
+    texts = [t for t, _ in HELD_OUT]
+    assert clf.predict(texts) == [label for _, label in HELD_OUT]
+    assert clf.predict(TEXTS) == LABELS
+    proba = clf.predict_proba(texts)
+    assert proba.shape == (4, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_tfidf_keeps_a_column_for_a_class_missing_from_training(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="synthclf.classifiers"):
+        info = train_classifier("tfidf_lr", TEXTS, LABELS, LABEL_NAMES, TFIDF, 0, tmp_path / "m")
+    assert "'weather'" in caplog.text
+    assert info["class_counts"] == {"cooking": 20, "sports": 20, "weather": 0}
+
+    clf = load_classifier(tmp_path / "m")
+    assert clf.label_names == ["cooking", "sports", "weather"]
+    proba = clf.predict_proba([t for t, _ in HELD_OUT])
+    assert proba.shape == (4, 3)
+    assert np.all(proba[:, 2] == 0)
+    assert clf.predict_proba([]).shape == (0, 3)
+    assert clf.predict([]) == []
+
+
+def test_retraining_replaces_the_previous_classifier(tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    train_classifier("tfidf_lr", TEXTS, LABELS, ["sports", "cooking"], TFIDF, 0, out)
+    (out / "stale.txt").write_text("from an earlier run")
+    train_classifier("tfidf_lr", TEXTS[:30], LABELS[:30], ["sports", "cooking"], TFIDF, 0, out)
+    assert not (out / "stale.txt").exists()
+    assert load_classifier(out).info["n_train"] == 30
+    # No staging directories are left beside the output.
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]
+
+
+@pytest.mark.parametrize(
+    ("texts", "labels", "names", "message"),
+    [
+        ([], [], ["a", "b"], "empty"),
+        (["x", "y"], ["a", "a"], ["a", "b"], "single class"),
+        (["x", "y"], ["a", "c"], ["a", "b"], "'c' are not among the label names"),
+        (["x", "y"], ["a"], ["a", "b"], "2 texts but 1 labels"),
+        (["x", "y"], ["a", "b"], ["a"], "at least two label names"),
+        (["x", "y"], ["a", "b"], ["a", "b", "a"], "repeat"),
+    ],
+)
+def test_degenerate_training_data_is_a_user_error(
+    tmp_path: Path, texts: list[str], labels: list[str], names: list[str], message: str
+) -> None:
+    with pytest.raises(SynthclfError, match=message):
+        train_classifier("tfidf_lr", texts, labels, names, TFIDF, 0, tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+
+
+def test_unknown_kind_and_missing_model_dir(tmp_path: Path) -> None:
+    with pytest.raises(SynthclfError, match="unknown classifier kind 'svm'"):
+        train_classifier("svm", TEXTS, LABELS, ["sports", "cooking"], TFIDF, 0, tmp_path / "m")
+    with pytest.raises(SynthclfError, match="not a trained classifier"):
+        load_classifier(tmp_path / "nothing")
+
+
+def test_refuses_to_overwrite_a_folder_that_is_not_a_classifier(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("keep me")
+    with pytest.raises(SynthclfError, match="refusing to replace"):
+        train_classifier("tfidf_lr", TEXTS, LABELS, ["sports", "cooking"], TFIDF, 0, tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+def test_hub_model_offline_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from huggingface_hub import constants
+
+    # Never touch the network from tests, whatever the caller's environment says.
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    params = TrainParams(classifiers=["encoder"], encoder=EncoderParams(model="no-such-org/no-such-model"))
+    with pytest.raises(SynthclfError, match="'no-such-org/no-such-model' is not a local path and the hub"):
+        train_classifier("encoder", TEXTS, LABELS, ["sports", "cooking"], params, 0, tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.slow
+def test_encoder_fine_tunes_saves_loads_and_is_deterministic(tmp_path: Path) -> None:
+    info = train_classifier("encoder", TEXTS, LABELS, LABEL_NAMES, ENCODER, 0, tmp_path / "a")
+    assert info["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert info["n_train"] == 40 and info["epochs"] == 4 and info["device"]
+    assert (tmp_path / "a" / "config.json").is_file()
+
+    clf = load_classifier(tmp_path / "a")
+    assert clf.label_names == ["cooking", "sports", "weather"]
+    texts = [t for t, _ in HELD_OUT]
+    proba = clf.predict_proba(texts)
+    assert proba.shape == (4, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert clf.predict(texts) == [label for _, label in HELD_OUT]
+    assert clf.predict(TEXTS) == LABELS
+
+    # Same seed, same data, same machine: the same model.
+    again = train_classifier("encoder", TEXTS, LABELS, LABEL_NAMES, ENCODER, 0, tmp_path / "b")
+    assert again["train_loss"] == info["train_loss"]
+    np.testing.assert_allclose(load_classifier(tmp_path / "b").predict_proba(texts), proba, atol=1e-6)

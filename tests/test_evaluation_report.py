@@ -1,0 +1,63 @@
+import math
+
+import pytest
+from scipy import stats
+
+from synthclf.evaluation import accuracy_by_agreement, score
+from synthclf.report import build_summary, correlation, render_report, scores_table
+
+
+def test_score_matches_hand_computed_values():
+    gold = ["a", "a", "b", "b"]
+    pred = ["a", "b", "b", "b"]
+    s = score(gold, pred, ["a", "b"])
+    assert s["accuracy"] == 0.75
+    # F1(a) = 2/3, F1(b) = 0.8
+    assert s["per_class_f1"]["a"] == pytest.approx(2 / 3)
+    assert s["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 2)
+    assert "accuracy_by_agreement" not in s
+
+
+def test_absent_class_counts_as_zero_f1_in_macro_average():
+    s = score(["a", "a"], ["a", "a"], ["a", "b"])
+    assert s["macro_f1"] == pytest.approx(0.5)
+
+
+def test_accuracy_by_agreement_uses_items_at_or_above_gamma():
+    curve = accuracy_by_agreement(["a", "a", "b", "b"], ["a", "b", "b", "a"], [1.0, 0.6, 0.9, None], grid=(0.5, 0.9, 1.0))
+    assert curve["0.5"] == {"n": 3, "accuracy": pytest.approx(2 / 3)}
+    assert curve["0.9"] == {"n": 2, "accuracy": 1.0}
+    assert curve["1.0"] == {"n": 1, "accuracy": 1.0}
+
+
+def test_correlation_equals_scipy_and_handles_degenerate_input():
+    levels, gaps = [1, 2, 3, 4, 5], [0.01, 0.05, 0.03, 0.2, 0.4]
+    expected = stats.spearmanr(levels, gaps)
+    got = correlation(levels, gaps)
+    assert got["spearman_rho"] == pytest.approx(expected.statistic)
+    assert got["p_value"] == pytest.approx(expected.pvalue)
+    assert correlation([1, 1, 1], [0.1, 0.2, 0.3])["spearman_rho"] is None
+    assert correlation([1, 2], [0.1, 0.2])["spearman_rho"] is None
+
+
+def _scores(f1):
+    return {"macro_f1": f1, "accuracy": f1 + 0.01}
+
+
+def test_summary_gap_and_report_table():
+    evals = {
+        "news": {"real": {"enc": _scores(0.9)}, "zero_shot": {"enc": _scores(0.8)}},
+        "humor": {"real": {"enc": _scores(0.7)}, "zero_shot": {"enc": _scores(0.5)}},
+        "tweets": {"real": {"enc": _scores(0.6)}, "zero_shot": {"enc": _scores(0.45)}},
+    }
+    summary = build_summary({"news": 1, "humor": 5, "tweets": 3}, evals, ["zero_shot"], ["enc"])
+    assert summary["tasks"]["humor"]["gap"]["zero_shot"]["enc"]["macro_f1"] == pytest.approx(0.2)
+    corr = summary["subjectivity_vs_gap"]["zero_shot"]["enc"]
+    assert corr["n_tasks"] == 3 and math.isclose(corr["spearman_rho"], 1.0)
+    table = scores_table(summary, ["zero_shot"], "enc").splitlines()
+    # Rows go from the most objective task to the most subjective one, as in the paper.
+    assert table[2].startswith("| news | ★☆☆☆☆ | 90.0 | 91.0 | 80.0 | 81.0 |")
+    assert table[-1].startswith("| humor | ★★★★★")
+    gen = {f"{t}/zero_shot": {"model": "m.gguf", "wanted": 4, "n": 4, "tokens_in": 10, "tokens_out": 5, "cost_usd": 0.0} for t in evals}
+    text = render_report(summary, ["zero_shot"], ["enc"], gen, {}, {"gap": "figures/gap.png"}, {t: "why" for t in evals})
+    assert "Generator: m.gguf" in text and "![Gap against subjectivity](figures/gap.png)" in text

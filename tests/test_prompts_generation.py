@@ -1,0 +1,126 @@
+"""The paper's generation protocol: prompts, the diversity prompt every n outputs, few-shot
+examples from the right label, quotas and failure accounting."""
+
+import random
+
+import pytest
+
+from synthclf.errors import SynthclfError
+from synthclf.generation import generate_synthetic, plan_chats
+from synthclf.params import GenerateParams
+from synthclf.prompts import DIVERSITY_PROMPT, Conversation, generation_prompt
+from synthclf.tasks import Task
+
+TASK = Task.model_validate(
+    {
+        "name": "toy",
+        "title": "Toy sentiment",
+        "description": "two labels",
+        "subjectivity": 2,
+        "subjectivity_basis": "analogy",
+        "subjectivity_note": "test",
+        "labels": {"positive": "a review that praises the film", "negative": "a review that pans the film"},
+        "prompts": {
+            "context": "You are a movie reviewer.",
+            "generation": "Write a {label} review: {description}. At most {word_limit} words.",
+            "word_limit": 20,
+        },
+        "sources": [{"kind": "local", "path": "nowhere"}],
+    }
+)
+
+
+class ScriptedModel:
+    """A chat model that answers from a script and records every request: the LLM itself is
+    tested against real servers elsewhere; here we test what synthclf asks it."""
+
+    model_id = "scripted"
+
+    def __init__(self, fail_every: int = 0):
+        self.requests: list[list[dict]] = []
+        self.fail_every = fail_every
+
+    async def complete(self, messages, *, seed, index, parse=None):
+        self.requests.append(messages)
+        if self.fail_every and len(self.requests) % self.fail_every == 0:
+            return None
+        return f"reply {len(self.requests)} seed {seed}"
+
+
+def test_generation_prompt_fills_label_description_and_limit():
+    assert generation_prompt(TASK, "negative") == "Write a negative review: a review that pans the film. At most 20 words."
+
+
+def test_diversity_prompt_every_n_outputs_in_an_ongoing_chat():
+    conv = Conversation(TASK, "positive", diversity_every=2, history_turns=10, rng=random.Random(0))
+    asked = []
+    for i in range(5):
+        messages = conv.next_messages()
+        asked.append(messages[-1]["content"])
+        conv.record_reply(messages, f"out {i}")
+    assert [a == DIVERSITY_PROMPT for a in asked] == [False, False, True, False, True]
+    final = conv.next_messages()
+    # The chat goes on: the model sees all it wrote so far, after the context prompt.
+    assert final[0] == {"role": "system", "content": "You are a movie reviewer."}
+    assert [m["content"] for m in final if m["role"] == "assistant"] == [f"out {i}" for i in range(5)]
+
+
+def test_history_window_keeps_the_first_request_naming_the_label():
+    conv = Conversation(TASK, "positive", diversity_every=100, history_turns=1, rng=random.Random(0))
+    for i in range(4):
+        messages = conv.next_messages()
+        conv.record_reply(messages, f"out {i}")
+    messages = conv.next_messages()
+    assistant = [m["content"] for m in messages if m["role"] == "assistant"]
+    assert assistant == ["out 0", "out 3"]
+    assert "positive" in messages[1]["content"]
+
+
+def test_few_shot_shows_fresh_examples_of_the_label_with_the_imitation_instruction():
+    examples = [f"real positive example {i}" for i in range(10)]
+    conv = Conversation(TASK, "positive", diversity_every=100, history_turns=2, rng=random.Random(1), examples=examples, k=3)
+    first = conv.next_messages()[-1]["content"]
+    conv.record_reply(conv.next_messages(), "x")
+    second = conv.next_messages()[-1]["content"]
+    for request in (first, second):
+        shown = [e for e in examples if e in request]
+        assert len(shown) == 3
+        assert "do not copy them" in request
+    assert first != second
+
+
+def test_plan_chats_spreads_quota_exactly():
+    plans = plan_chats(["a", "b"], per_label=7, chats_per_label=3)
+    assert sum(p.quota for p in plans if p.label == "a") == 7
+    assert len({p.chat for p in plans}) == 6
+
+
+def test_generate_delivers_exact_counts_and_records():
+    params = GenerateParams(per_label=5, chats_per_label=2, diversity_every=2)
+    model = ScriptedModel()
+    records, summary = generate_synthetic(TASK, "zero_shot", model, params, seed=3)
+    assert summary["per_label"] == {"negative": 5, "positive": 5}
+    assert len(model.requests) == 10
+    assert len({r["id"] for r in records}) == 10
+    assert len({r["request_index"] for r in records}) == 10
+    # Parallel chats open with identical messages, so each request needs its own seed.
+    assert len({r["seed"] for r in records}) == 10
+    assert {"text", "label", "method", "model", "prompt_sha256", "seed", "request_index"} <= set(records[0])
+
+
+def test_failed_requests_are_replaced_and_counted():
+    params = GenerateParams(per_label=4, chats_per_label=1, max_failure_rate=0.5)
+    records, summary = generate_synthetic(TASK, "zero_shot", ScriptedModel(fail_every=3), params, seed=0)
+    assert summary["n"] == 8 and summary["failed_requests"] > 0 and summary["lost"] == 0
+
+
+def test_too_many_failures_stop_the_run():
+    params = GenerateParams(per_label=4, chats_per_label=1, max_failure_rate=0.1)
+    with pytest.raises(SynthclfError, match="max_failure_rate"):
+        generate_synthetic(TASK, "zero_shot", ScriptedModel(fail_every=2), params, seed=0)
+
+
+def test_few_shot_requires_real_examples_of_every_label():
+    params = GenerateParams(per_label=1)
+    with pytest.raises(SynthclfError, match="negative"):
+        generate_synthetic(TASK, "few_shot", ScriptedModel(), params, seed=0, real_train=[{"text": "t", "label": "positive"}])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pydantic
 import yaml
@@ -14,6 +14,7 @@ from synthclf.errors import SynthclfError, describe_validation_error
 PARAMS_FILE = Path("params.yaml")
 METHODS = ("zero_shot", "few_shot")
 CLASSIFIERS = ("tfidf_lr", "encoder")
+HOSTED_CONCURRENCY = 8
 
 
 class _Section(BaseModel):
@@ -54,7 +55,8 @@ class LLMParams(_Section):
     base_url: str | None = None
     # The *name* of the environment variable that holds the key; the key itself never enters params.
     api_key_env: str = "OPENAI_API_KEY"
-    concurrency: int = Field(default=8, gt=0)
+    # None: one request per slot of the embedded server, or HOSTED_CONCURRENCY for hosted backends.
+    concurrency: int | None = Field(default=None, gt=0)
     timeout_s: float = Field(default=120, gt=0)
     max_retries: int = Field(default=5, ge=0)
     # Extra attempts, each with a new seed, after an unusable answer (empty, truncated, refused, or
@@ -65,6 +67,19 @@ class LLMParams(_Section):
     cache_dir: str | None = None
     prices: Prices = Prices()
     local: LocalModel = LocalModel()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_concurrency(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("concurrency") is None:
+            data = dict(data)
+            if data.get("backend", "local") == "local":
+                local = data.get("local") or {}
+                slots = local.parallel if isinstance(local, LocalModel) else local.get("parallel")
+                data["concurrency"] = slots or LocalModel.model_fields["parallel"].default
+            else:
+                data["concurrency"] = HOSTED_CONCURRENCY
+        return data
 
     @model_validator(mode="after")
     def _url_for_compatible(self) -> "LLMParams":

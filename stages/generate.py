@@ -1,12 +1,14 @@
-"""generate: synthetic labelled examples of one task with one method (zero_shot or few_shot), written
-by the configured LLM -> data/synthetic/<task>/<method>.jsonl and metrics/generate/<task>-<method>.json"""
+"""generate: synthetic labelled examples of one task with one method (the paper's zero_shot and
+few_shot; attributed and grounded beyond it), written by the configured LLM
+-> data/synthetic/<task>/<method>.jsonl and metrics/generate/<task>-<method>.json"""
 
 from pathlib import Path
 
 from synthclf.cli import run_stage
 from synthclf.generation import generate_synthetic
-from synthclf.io import read_jsonl, write_json, write_jsonl
+from synthclf.io import read_json, read_jsonl, write_json, write_jsonl
 from synthclf.llm import open_llm
+from synthclf.methods import load_method_prompts
 from synthclf.params import load_params
 from synthclf.tasks import load_task
 
@@ -14,11 +16,13 @@ from synthclf.tasks import load_task
 def main(args):
     params = load_params()
     task = load_task(args.task)
-    # Few-shot prompts show real *train* examples; the test set is never shown to the LLM.
-    real_train = read_jsonl(Path("data/real") / task.name / "train.jsonl") if args.method == "few_shot" else []
+    # Few-shot and grounded prompts show real *train* texts; the test set is never shown to the LLM.
+    real_train = read_jsonl(Path("data/real") / task.name / "train.jsonl") if args.method in ("few_shot", "grounded") else []
+    attributes = read_json(Path("data/attributes") / f"{task.name}.json") if args.method == "attributed" else None
     total = params.generate.per_label * len(task.labels)
     with open_llm(params.llm, params.generate.sampling, progress_total=total, progress_desc=f"{task.name}/{args.method}") as llm:
-        records, summary = generate_synthetic(task, args.method, llm, params.generate, params.seed, real_train)
+        records, summary = generate_synthetic(task, args.method, llm, params.generate, params.seed, real_train,
+                                              attributes, load_method_prompts())
         usage = llm.usage.as_dict()
         model = llm.model_id
     write_jsonl(Path("data/synthetic") / task.name / f"{args.method}.jsonl", records)

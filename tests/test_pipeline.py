@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_FILES = ["dvc.yaml", "stages", "src", "tasks"]
+PROJECT_FILES = ["dvc.yaml", "stages", "src", "tasks", "prompts"]
 
 
 def _run(cmd, cwd, env):

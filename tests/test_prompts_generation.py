@@ -124,3 +124,51 @@ def test_few_shot_requires_real_examples_of_every_label():
     params = GenerateParams(per_label=1)
     with pytest.raises(SynthclfError, match="negative"):
         generate_synthetic(TASK, "few_shot", ScriptedModel(), params, seed=0, real_train=[{"text": "t", "label": "positive"}])
+
+
+# --- methods beyond the paper -------------------------------------------------------------------
+
+ATTRIBUTES = {"values": {"positive": {"subtopic": ["acting", "music"], "style": ["terse"]},
+                         "negative": {"subtopic": ["plot"], "style": ["sarcastic", "formal"]}}}
+
+
+def test_attributed_requests_each_ask_for_one_sampled_combination():
+    model = ScriptedModel()
+    params = GenerateParams(per_label=6, chats_per_label=2)
+    records, summary = generate_synthetic(TASK, "attributed", model, params, seed=0, attributes=ATTRIBUTES)
+    assert summary["per_label"] == {"negative": 6, "positive": 6}
+    asked = [m[-1]["content"] for m in model.requests]
+    # Independent requests: a system prompt and one user turn, never a chat history.
+    assert all(len(m) == 2 and m[0]["role"] == "system" for m in model.requests)
+    positive = [a for a in asked if "praises the film" in a]
+    assert len(positive) == 6
+    assert all("style: terse" in a and ("subtopic: acting" in a or "subtopic: music" in a) for a in positive)
+    assert {"subtopic: acting" in a for a in positive} == {True, False}  # both values get drawn
+
+
+def test_attributed_needs_values_for_every_label():
+    with pytest.raises(SynthclfError, match="positive"):
+        generate_synthetic(TASK, "attributed", ScriptedModel(), GenerateParams(per_label=1), seed=0,
+                           attributes={"values": {"negative": {"subtopic": ["plot"]}}})
+
+
+def test_grounded_requests_show_one_real_text_of_any_label():
+    train = [{"text": f"real text number {i}", "label": "positive" if i % 2 else "negative"} for i in range(6)]
+    model = ScriptedModel()
+    generate_synthetic(TASK, "grounded", model, GenerateParams(per_label=5), seed=0, real_train=train)
+    for messages in model.requests:
+        shown = [r["text"] for r in train if r["text"] in messages[-1]["content"]]
+        assert len(shown) == 1
+    negative_requests = [m[-1]["content"] for m in model.requests if "pans the film" in m[-1]["content"]]
+    # The grounding text is unlabelled material: a negative request may be grounded in a positive text.
+    assert any(any(r["text"] in a for r in train if r["label"] == "positive") for a in negative_requests)
+
+
+def test_grounded_without_real_texts_is_an_error():
+    with pytest.raises(SynthclfError, match="grounded"):
+        generate_synthetic(TASK, "grounded", ScriptedModel(), GenerateParams(per_label=1), seed=0)
+
+
+def test_unknown_method_names_the_known_ones():
+    with pytest.raises(SynthclfError, match="attributed"):
+        generate_synthetic(TASK, "paraphrase", ScriptedModel(), GenerateParams(per_label=1), seed=0)

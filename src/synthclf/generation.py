@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from synthclf.errors import SynthclfError
 from synthclf.llm import BadResponse
-from synthclf.params import GenerateParams
+from synthclf.methods import (
+    AttributedRequests,
+    GroundedRequests,
+    MethodPrompts,
+    load_method_prompts,
+)
+from synthclf.params import METHODS, GenerateParams
 from synthclf.prompts import Conversation, prompt_sha256
 from synthclf.tasks import Task
 
@@ -55,6 +61,58 @@ def _non_empty(content: str) -> str:
     return text
 
 
+class RequestStream(Protocol):
+    """Where a chat's requests come from: the paper's ongoing conversation, or independent requests."""
+
+    def next_messages(self) -> list[dict[str, str]]: ...
+
+    def record_reply(self, messages: list[dict[str, str]], reply: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class MethodInputs:
+    """What a method draws on besides the task: real train texts by label, attribute values by label."""
+
+    examples: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    attributes: Mapping[str, Mapping[str, Sequence[str]]] = field(default_factory=dict)
+    prompts: MethodPrompts | None = None
+
+
+def _method_inputs(
+    task: Task, method: str, real_train: Sequence[dict[str, Any]], attributes: Mapping[str, Any] | None, prompts: MethodPrompts | None
+) -> MethodInputs:
+    examples: dict[str, list[str]] = {label: [] for label in task.labels}
+    for record in real_train:
+        examples.setdefault(record["label"], []).append(record["text"])
+    if method == "few_shot":
+        missing = [label for label in task.labels if not examples[label]]
+        if missing:
+            raise SynthclfError(f"few-shot generation for '{task.name}' has no real train examples of {missing}")
+    if method == "grounded" and not real_train:
+        raise SynthclfError(f"grounded generation for '{task.name}' needs real train texts to ground in")
+    values = dict((attributes or {}).get("values", {}))
+    if method == "attributed":
+        missing = [label for label in task.labels if not values.get(label)]
+        if missing:
+            raise SynthclfError(f"attributed generation for '{task.name}' has no attribute values for {missing} "
+                                f"(data/attributes/{task.name}.json)")
+    if method in ("attributed", "grounded") and prompts is None:
+        prompts = load_method_prompts()
+    return MethodInputs(examples=examples, attributes=values, prompts=prompts)
+
+
+def _stream(task: Task, method: str, label: str, params: GenerateParams, rng: random.Random, inputs: MethodInputs) -> RequestStream:
+    if method in ("zero_shot", "few_shot"):
+        return Conversation(task=task, label=label, diversity_every=params.diversity_every,
+                            history_turns=params.history_turns, rng=rng,
+                            examples=inputs.examples.get(label, ()) if method == "few_shot" else (), k=params.few_shot_k)
+    assert inputs.prompts is not None, "generate_synthetic loads the method prompts"
+    if method == "attributed":
+        return AttributedRequests(task, label, inputs.attributes[label], inputs.prompts.attributed.request, rng)
+    unlabelled = [text for texts in inputs.examples.values() for text in texts]
+    return GroundedRequests(task, label, unlabelled, inputs.prompts.grounded.request, rng)
+
+
 async def _run_chat(
     task: Task,
     method: str,
@@ -62,17 +120,9 @@ async def _run_chat(
     params: GenerateParams,
     llm: ChatModel,
     seed: int,
-    examples: Sequence[str],
+    inputs: MethodInputs,
 ) -> tuple[list[dict[str, Any]], int]:
-    conversation = Conversation(
-        task=task,
-        label=plan.label,
-        diversity_every=params.diversity_every,
-        history_turns=params.history_turns,
-        rng=random.Random(f"{seed}:{task.name}:{method}:{plan.chat}"),
-        examples=examples,
-        k=params.few_shot_k,
-    )
+    conversation = _stream(task, method, plan.label, params, random.Random(f"{seed}:{task.name}:{method}:{plan.chat}"), inputs)
     records: list[dict[str, Any]] = []
     failures = 0
     turn = 0
@@ -108,32 +158,24 @@ def generate_synthetic(
     params: GenerateParams,
     seed: int,
     real_train: Sequence[dict[str, Any]] = (),
+    attributes: Mapping[str, Any] | None = None,
+    prompts: MethodPrompts | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Write ``params.per_label`` examples of every label of ``task`` with ``method``.
 
-    Returns the records and a summary (counts per label, failures). Raises if the share of
-    failed requests exceeds ``params.max_failure_rate``: everything paid for is in the LLM cache,
-    so the next run resumes for free.
+    ``real_train`` (train records) feeds ``few_shot`` (examples of the label) and ``grounded`` (texts
+    of any label); ``attributes`` (from :func:`synthclf.attributes.propose_attributes`) feeds
+    ``attributed``. Returns the records and a summary (counts per label, failures). Raises if the
+    share of failed requests exceeds ``params.max_failure_rate``: everything paid for is in the LLM
+    cache, so the next run resumes for free.
     """
-    if method not in ("zero_shot", "few_shot"):
-        raise SynthclfError(f"unknown generation method '{method}' (known: zero_shot, few_shot)")
-    by_label: dict[str, list[str]] = {label: [] for label in task.labels}
-    if method == "few_shot":
-        for record in real_train:
-            by_label.setdefault(record["label"], []).append(record["text"])
-        missing = [label for label in task.labels if not by_label[label]]
-        if missing:
-            raise SynthclfError(f"few-shot generation for '{task.name}' has no real train examples of {missing}")
-
+    if method not in METHODS:
+        raise SynthclfError(f"unknown generation method '{method}' (known: {', '.join(METHODS)})")
+    inputs = _method_inputs(task, method, real_train, attributes, prompts)
     plans = plan_chats(list(task.labels), params.per_label, params.chats_per_label)
 
     async def run_all() -> list[tuple[list[dict[str, Any]], int]]:
-        return await asyncio.gather(
-            *(
-                _run_chat(task, method, plan, params, llm, seed, by_label[plan.label] if method == "few_shot" else ())
-                for plan in plans
-            )
-        )
+        return await asyncio.gather(*(_run_chat(task, method, plan, params, llm, seed, inputs) for plan in plans))
 
     results = asyncio.run(run_all())
     records = [record for chat_records, _ in results for record in chat_records]

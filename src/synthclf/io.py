@@ -1,4 +1,5 @@
-"""Records on disk: JSON Lines and JSON, written atomically so no reader ever sees half a file."""
+"""Files on disk: JSON Lines and JSON records written atomically so no reader ever sees half a
+file, and validated YAML configuration."""
 
 from __future__ import annotations
 
@@ -8,9 +9,14 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
-from synthclf.errors import SynthclfError
+import pydantic
+import yaml
+
+from synthclf.errors import SynthclfError, describe_validation_error
+
+ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
 
 
 @contextmanager
@@ -85,3 +91,21 @@ def read_json(path: str | Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise SynthclfError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+def read_yaml_model(path: str | Path, model: type[ModelT], missing_hint: str) -> ModelT:
+    """Read the YAML mapping in ``path`` and validate it as ``model``; every problem is one line
+    naming the file (and the field, for validation errors)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SynthclfError(f"{path}: file not found ({missing_hint})")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SynthclfError(f"{path}: not a readable YAML file ({str(exc).splitlines()[0]})") from None
+    if not isinstance(raw, dict):
+        raise SynthclfError(f"{path}: expected a mapping of fields, got {type(raw).__name__}")
+    try:
+        return model.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise describe_validation_error(str(path), exc) from None

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import pydantic
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from synthclf.errors import SynthclfError, describe_validation_error
+from synthclf.io import read_yaml_model
 
 PARAMS_FILE = Path("params.yaml")
-METHODS = ("zero_shot", "few_shot")
+# The paper's two methods, then AttrPrompt-style attribute conditioning and grounding in real texts.
+METHODS = ("zero_shot", "few_shot", "attributed", "grounded")
+Method = Literal["zero_shot", "few_shot", "attributed", "grounded"]
 CLASSIFIERS = ("tfidf_lr", "encoder")
 HOSTED_CONCURRENCY = 8
 
@@ -107,6 +107,20 @@ class GenerateParams(_Section):
     sampling: Sampling = Sampling()
 
 
+class AttributesParams(_Section):
+    """What the ``attributed`` method conditions on: fixed dimensions plus ones the LLM proposes."""
+
+    dimensions: list[str] = ["subtopic", "writing style"]
+    proposed_dimensions: int = Field(default=1, ge=0)
+    values_per_dimension: int = Field(default=5, ge=2)
+
+    @model_validator(mode="after")
+    def _some_dimension(self) -> "AttributesParams":
+        if not self.dimensions and not self.proposed_dimensions:
+            raise ValueError("needs at least one dimension: list some or set proposed_dimensions > 0")
+        return self
+
+
 class FilterParams(_Section):
     min_words: int = Field(default=3, gt=0)
     max_words: int = Field(default=200, gt=0)
@@ -143,24 +157,15 @@ class TrainParams(_Section):
 
 class Params(_Section):
     tasks: list[str] = Field(min_length=1)
-    methods: list[Literal["zero_shot", "few_shot"]] = Field(min_length=1)
+    methods: list[Method] = Field(min_length=1)
     seed: int = 0
     prepare: PrepareParams
     llm: LLMParams
     generate: GenerateParams
+    attributes: AttributesParams = AttributesParams()
     filter: FilterParams
     train: TrainParams
 
 
 def load_params(path: str | Path = PARAMS_FILE) -> Params:
-    path = Path(path)
-    if not path.is_file():
-        raise SynthclfError(f"{path}: file not found (run from the project root)")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SynthclfError(f"{path}: not a readable YAML file ({str(exc).splitlines()[0]})") from None
-    try:
-        return Params.model_validate(raw)
-    except pydantic.ValidationError as exc:
-        raise describe_validation_error(str(path), exc) from None
+    return read_yaml_model(path, Params, "run from the project root")

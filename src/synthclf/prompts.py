@@ -28,12 +28,14 @@ def generation_prompt(task: Task, label: str) -> str:
     return prompts.generation.format(label=label, description=task.labels[label], word_limit=prompts.word_limit)
 
 
+def shorten(text: str) -> str:
+    """A real example as shown to the LLM: at most EXAMPLE_WORDS words."""
+    words = text.split()
+    return " ".join(words[:EXAMPLE_WORDS]) + (" ..." if len(words) > EXAMPLE_WORDS else "")
+
+
 def few_shot_block(label: str, examples: Sequence[str]) -> str:
-    lines = []
-    for i, text in enumerate(examples, 1):
-        words = text.split()
-        shown = " ".join(words[:EXAMPLE_WORDS]) + (" ..." if len(words) > EXAMPLE_WORDS else "")
-        lines.append(f"{i}. {shown}")
+    lines = [f"{i}. {shorten(text)}" for i, text in enumerate(examples, 1)]
     return FEW_SHOT_INSTRUCTION.format(label=label, examples="\n".join(lines))
 
 

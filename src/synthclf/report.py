@@ -16,7 +16,7 @@ from scipy import stats  # noqa: E402
 
 from synthclf.io import atomic_write  # noqa: E402
 
-SOURCE_TITLES = {"real": "Real", "zero_shot": "Zero-shot", "few_shot": "Few-shot"}
+SOURCE_TITLES = {"real": "Real", "zero_shot": "Zero-shot", "few_shot": "Few-shot", "attributed": "Attributed", "grounded": "Grounded"}
 CLASSIFIER_TITLES = {"encoder": "fine-tuned encoder", "tfidf_lr": "TF-IDF + logistic regression"}
 
 

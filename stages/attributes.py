@@ -18,7 +18,8 @@ def main(args):
     task = load_task(args.task)
     prompts = load_method_prompts()
     requests = 1 + len(task.labels) * (len(params.attributes.dimensions) + params.attributes.proposed_dimensions)
-    with open_llm(params.llm, params.generate.sampling, progress_total=requests, progress_desc=f"{task.name}/attributes") as llm:
+    sampling = params.generate.sampling.model_copy(update={"max_tokens": params.attributes.max_tokens})
+    with open_llm(params.llm, sampling, progress_total=requests, progress_desc=f"{task.name}/attributes") as llm:
         attributes = propose_attributes(task, llm, params.attributes, prompts.attributed, params.seed)
     write_json(Path("data/attributes") / f"{task.name}.json", attributes)
     counts = {label: sum(len(v) for v in dims.values()) for label, dims in attributes["values"].items()}

@@ -16,7 +16,7 @@ from synthclf.params import AttributesParams
 from synthclf.tasks import Task
 
 # An item is a short name or phrase; a longer line is prose around the list, not part of it.
-MAX_ITEM_WORDS = 8
+MAX_ITEM_WORDS = 12
 _LIST_MARK = re.compile(r"^\s*(?:\d{1,3}[.)]|[-*\u2022]|[a-z][.)])\s+", re.IGNORECASE)
 _CHATTER = re.compile(r"^(?:sure|certainly|of course|okay|ok|here|below|these|i hope|let me)\b", re.IGNORECASE)
 _QUOTES = "\"'\u201c\u201d\u2018\u2019`"
@@ -40,15 +40,15 @@ def parse_list(text: str) -> list[str]:
     return items
 
 
-def _at_least_two(content: str) -> str:
-    if len(parse_list(content)) < 2:
-        raise BadResponse("not a list of at least two short items")
+def _some_item(content: str) -> str:
+    if not parse_list(content):
+        raise BadResponse("no list of short items in the answer")
     return content
 
 
 async def _ask_list(llm: ChatModel, prompt: str, seed: int, index: int, most: int) -> list[str]:
     messages = [{"role": "user", "content": prompt.strip()}]
-    content = await llm.complete(messages, seed=request_seed(seed, index), index=index, parse=_at_least_two)
+    content = await llm.complete(messages, seed=request_seed(seed, index), index=index, parse=_some_item)
     return parse_list(content)[:most] if content is not None else []
 
 

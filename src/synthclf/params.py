@@ -113,6 +113,8 @@ class AttributesParams(_Section):
     dimensions: list[str] = ["subtopic", "writing style"]
     proposed_dimensions: int = Field(default=1, ge=0)
     values_per_dimension: int = Field(default=5, ge=2)
+    # A list of values is longer than one example; a truncated answer is thrown away.
+    max_tokens: int = Field(default=160, gt=0)
 
     @model_validator(mode="after")
     def _some_dimension(self) -> "AttributesParams":

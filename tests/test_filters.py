@@ -8,7 +8,7 @@ from synthclf.filters import filter_synthetic, normalize
 from synthclf.params import FilterParams, load_params
 
 ROOT = Path(__file__).resolve().parents[1]
-# 30 words each, with no word n-gram in common.
+# 30 words each, with no word trigram in common.
 REVIEW = (
     "The film opens slowly but the second half rewards patience with sharp dialogue, a moving score and "
     "two lead performances that feel honest, warm and surprisingly funny for a quiet family drama"

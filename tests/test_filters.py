@@ -1,7 +1,40 @@
-import pytest
+from pathlib import Path
 
+import pytest
+import yaml
+
+from synthclf.errors import SynthclfError
 from synthclf.filters import filter_synthetic, normalize
-from synthclf.params import FilterParams
+from synthclf.params import FilterParams, load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+# 30 words each, with no word trigram in common.
+REVIEW = (
+    "The film opens slowly but the second half rewards patience with sharp dialogue, a moving score and "
+    "two lead performances that feel honest, warm and surprisingly funny for a quiet family drama"
+)
+MATCH = (
+    "Late goals from both substitutes gave the visitors a narrow win on Saturday, lifting them into third "
+    "place while the home side slipped closer to the relegation zone after another poor defensive display"
+)
+EARNINGS = (
+    "Quarterly earnings at the retailer beat analyst forecasts as online sales grew strongly, and the board "
+    "raised its dividend while warning that higher shipping costs could squeeze margins next year again"
+)
+
+
+def _one_word_changed(text: str, position: int = 15, word: str = "remarkable") -> str:
+    words = text.split()
+    words[position] = word
+    return " ".join(words)
+
+
+def _records(*texts: str, label: str = "a") -> list[dict]:
+    return [{"id": str(i), "text": text, "label": label} for i, text in enumerate(texts, 1)]
+
+
+def _params(**changes) -> FilterParams:
+    return FilterParams(min_words=3, max_words=60, **changes)
 
 
 @pytest.mark.parametrize(
@@ -37,6 +70,85 @@ def test_filter_counts_every_reason_and_keeps_the_rest():
     assert counts == {
         "input": 6,
         "kept": 2,
-        "removed": {"empty": 1, "too_short": 1, "too_long": 1, "duplicate": 1},
+        "removed": {"empty": 1, "too_short": 1, "too_long": 1, "duplicate": 1, "contaminated": 0, "near_duplicate": 0},
         "kept_per_label": {"a": 1, "b": 1},
+        "balance": 1.0,
+        "labels_below_floor": [],
     }
+
+
+def test_near_duplicate_with_one_word_changed_is_removed_and_the_first_survives():
+    variant = _one_word_changed(REVIEW)
+    kept, counts = filter_synthetic(_records(REVIEW, MATCH, variant, EARNINGS), _params())
+    assert [r["id"] for r in kept] == ["1", "2", "4"]
+    assert counts["removed"]["near_duplicate"] == 1
+    # The survivor is whichever comes first, on every run.
+    for _ in range(2):
+        kept, _ = filter_synthetic(_records(variant, REVIEW), _params())
+        assert [r["text"] for r in kept] == [variant]
+
+
+def test_distinct_texts_on_one_topic_are_all_kept():
+    texts = [
+        "The striker scored twice as the home side won the derby in front of a sold out crowd",
+        "A late penalty decided the cup final after the keeper brought down the winger in the box",
+        "The coach praised his young defenders after a clean sheet against the league leaders away",
+        "Fans protested outside the stadium over ticket prices before the season opener on Friday",
+    ]
+    kept, counts = filter_synthetic(_records(*texts), _params())
+    assert [r["text"] for r in kept] == texts
+    assert counts["removed"]["near_duplicate"] == 0
+
+
+def test_contamination_drops_copies_and_near_copies_of_test_texts_and_counts_them():
+    test_texts = ["The committee approved the new budget on Tuesday after a long debate.", MATCH]
+    synthetic = [
+        '"the committee approved the NEW budget on tuesday, after a long debate"',  # equal once normalised
+        _one_word_changed(MATCH, word="narrowly"),  # a near-copy
+        REVIEW,
+        EARNINGS,
+    ]
+    kept, counts = filter_synthetic(_records(*synthetic), _params(), test_texts=test_texts)
+    assert [r["id"] for r in kept] == ["3", "4"]
+    assert counts["removed"]["contaminated"] == 2
+    assert counts["removed"]["near_duplicate"] == 0
+
+
+def test_a_contaminated_text_does_not_take_its_clean_near_duplicates_down():
+    close_to_test = _one_word_changed(REVIEW, 15, "odd")  # about 0.8 similar to the test text
+    further = _one_word_changed(_one_word_changed(close_to_test, 5, "bold"), 25, "calm")  # about 0.5
+    params = _params(contamination={"threshold": 0.7}, near_duplicates={"threshold": 0.5})
+    kept, counts = filter_synthetic(_records(close_to_test, further), params, test_texts=[REVIEW])
+    assert (counts["removed"]["contaminated"], counts["removed"]["near_duplicate"]) == (1, 0)
+    assert [r["text"] for r in kept] == [further]
+
+
+def test_switched_off_checks_keep_what_they_would_drop():
+    records = _records(REVIEW, _one_word_changed(REVIEW), MATCH)
+    params = _params(near_duplicates={"enabled": False}, contamination={"enabled": False})
+    kept, counts = filter_synthetic(records, params, test_texts=[MATCH])
+    assert len(kept) == 3
+    assert counts["removed"]["near_duplicate"] == counts["removed"]["contaminated"] == 0
+
+
+def test_class_balance_lists_every_label_and_flags_the_short_ones():
+    records = [
+        *_records(REVIEW, MATCH, EARNINGS, label="a"),
+        *_records("A short but fine example text here", label="b"),
+        *_records("no", label="c"),  # too short: label c loses everything
+    ]
+    _, counts = filter_synthetic(records, _params(balance_floor=0.5))
+    assert counts["kept_per_label"] == {"a": 3, "b": 1, "c": 0}
+    assert counts["balance"] == 0.0
+    assert counts["labels_below_floor"] == ["b", "c"]
+
+
+@pytest.mark.parametrize("check", ["near_duplicates", "contamination"])
+@pytest.mark.parametrize("threshold", [0, 1.5])
+def test_a_threshold_outside_0_to_1_is_rejected_naming_the_field(tmp_path, check, threshold):
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["filter"][check]["threshold"] = threshold
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    with pytest.raises(SynthclfError, match=rf"params\.yaml: field 'filter\.{check}\.threshold': .*\(got {threshold}\)"):
+        load_params(path)

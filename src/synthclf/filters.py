@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from synthclf.params import FilterParams
+from datasketch import MinHash, MinHashLSH
+
+from synthclf.params import FilterParams, MinHashParams
 
 _OPENER = r"(?:sure|certainly|of course|okay|ok|absolutely|here(?:'s| is| are)|below is)\b"
 # A first line like "Sure, here is a positive review:" followed by the example on the next lines.
@@ -20,6 +22,7 @@ _HEADING = re.compile(r"^\s*(?:#+\s*)?(?:\*\*)?(?:title|headline|review|tweet|te
 _LIST_MARK = re.compile(r"^\s*(?:\d{1,3}[.)]|[-*\u2022])\s+")
 _QUOTES = "\"'\u201c\u201d\u2018\u2019`"
 _CLOSING = re.compile(r"\n\s*(?:i hope|let me know|feel free|note:)[^\n]*$", re.IGNORECASE)
+REASONS = ("empty", "too_short", "too_long", "duplicate", "contaminated", "near_duplicate")
 
 
 def normalize(text: str) -> str:
@@ -40,14 +43,84 @@ def _duplicate_key(text: str) -> str:
     return re.sub(r"[^\w]+", " ", text.lower()).strip()
 
 
-def filter_synthetic(records: Iterable[dict[str, Any]], params: FilterParams) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Normalise every text and drop the unusable ones; return the kept records and counts per reason."""
+def shingles(text: str, ngram: int) -> set[bytes]:
+    """The word n-grams of a text, compared case- and punctuation-blind like exact duplicates.
+
+    A text shorter than ``ngram`` words is one shingle, so it still gets a signature of its own.
+    """
+    words = _duplicate_key(text).split()
+    if len(words) <= ngram:
+        return {" ".join(words).encode()}
+    return {" ".join(words[i : i + ngram]).encode() for i in range(len(words) - ngram + 1)}
+
+
+def signatures(texts: Iterable[str], params: MinHashParams) -> list[MinHash]:
+    """One MinHash per text; the fixed default seed makes every run choose the same survivors."""
+    return MinHash.bulk((shingles(text, params.ngram) for text in texts), num_perm=params.num_perm)
+
+
+def _resembles_indexed(signature: MinHash, index: MinHashLSH, indexed: Mapping[int, MinHash], threshold: float) -> bool:
+    # LSH only proposes candidates; the estimated Jaccard similarity confirms them, so the threshold
+    # means what it says rather than whatever the band layout lets through.
+    return any(signature.jaccard(indexed[key]) >= threshold for key in index.query(signature))
+
+
+def near_duplicates(sigs: Mapping[int, MinHash], params: FilterParams) -> set[int]:
+    """Keys of the texts that resemble an earlier survivor; ``sigs`` in input order.
+
+    The first text of each group survives and only survivors are indexed, so the result depends on
+    the input order alone.
+    """
+    threshold = params.near_duplicates.threshold
+    index = MinHashLSH(threshold=threshold, num_perm=params.minhash.num_perm)
+    dropped: set[int] = set()
+    for key, signature in sigs.items():
+        if _resembles_indexed(signature, index, sigs, threshold):
+            dropped.add(key)
+        else:
+            index.insert(key, signature, check_duplication=False)
+    return dropped
+
+
+def contaminated(texts: list[str], sigs: list[MinHash], test_texts: list[str], params: FilterParams) -> set[int]:
+    """Positions of the texts that equal a test text after normalising, or nearly copy one."""
+    if not test_texts:
+        return set()
+    test_keys = {_duplicate_key(normalize(text)) for text in test_texts}
+    test_sigs = dict(enumerate(signatures((normalize(text) for text in test_texts), params.minhash)))
+    threshold = params.contamination.threshold
+    index = MinHashLSH(threshold=threshold, num_perm=params.minhash.num_perm)
+    with index.insertion_session() as session:
+        for key, signature in test_sigs.items():
+            session.insert(key, signature, check_duplication=False)
+    return {
+        i
+        for i, (text, signature) in enumerate(zip(texts, sigs))
+        if _duplicate_key(text) in test_keys or _resembles_indexed(signature, index, test_sigs, threshold)
+    }
+
+
+def class_balance(labels: Iterable[str], kept: list[dict[str, Any]], floor: float) -> dict[str, Any]:
+    """Kept examples per label (zero for a label filtering emptied), min/max of them, and the short labels.
+
+    A classifier trained on a lopsided synthetic set learns the imbalance, not the task.
+    """
+    per_label = dict.fromkeys(sorted(set(labels)), 0)
+    per_label.update(Counter(r["label"] for r in kept))
+    most = max(per_label.values(), default=0)
+    return {
+        "kept_per_label": per_label,
+        "balance": round(min(per_label.values()) / most, 4) if most else 0.0,
+        "labels_below_floor": [label for label, n in per_label.items() if n < floor * most],
+    }
+
+
+def _drop_unusable(records: Iterable[dict[str, Any]], params: FilterParams) -> tuple[list[dict[str, Any]], Counter[str]]:
+    """Normalise every text; drop empty, too short or long texts and exact duplicates, counting each."""
     kept: list[dict[str, Any]] = []
     removed: Counter[str] = Counter()
     seen: set[str] = set()
-    n_in = 0
     for record in records:
-        n_in += 1
         text = normalize(record["text"])
         words = len(text.split())
         if words == 0:
@@ -61,11 +134,34 @@ def filter_synthetic(records: Iterable[dict[str, Any]], params: FilterParams) ->
         else:
             seen.add(_duplicate_key(text))
             kept.append({**record, "text": text})
-    reasons = ("empty", "too_short", "too_long", "duplicate")
+    return kept, removed
+
+
+def filter_synthetic(
+    records: Iterable[dict[str, Any]], params: FilterParams, test_texts: Iterable[str] = ()
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Normalise every text and drop the unusable ones; return the kept records and counts per reason.
+
+    ``test_texts`` are the real test set's texts: a synthetic text that (nearly) copies one is dropped.
+    """
+    records = list(records)
+    candidates, removed = _drop_unusable(records, params)
+    texts = [r["text"] for r in candidates]
+    real_test = list(test_texts) if params.contamination.enabled else []
+    sigs = signatures(texts, params.minhash) if real_test or params.near_duplicates.enabled else []
+    # Contamination first: a contaminated text must not survive as the representative of its group
+    # and take innocent near-duplicates down with it.
+    dropped = contaminated(texts, sigs, real_test, params)
+    removed["contaminated"] = len(dropped)
+    if params.near_duplicates.enabled:
+        near = near_duplicates({i: s for i, s in enumerate(sigs) if i not in dropped}, params)
+        removed["near_duplicate"] = len(near)
+        dropped |= near
+    kept = [r for i, r in enumerate(candidates) if i not in dropped]
     counts = {
-        "input": n_in,
+        "input": len(records),
         "kept": len(kept),
-        "removed": {reason: removed[reason] for reason in reasons},
-        "kept_per_label": dict(sorted(Counter(r["label"] for r in kept).items())),
+        "removed": {reason: removed[reason] for reason in REASONS},
+        **class_balance((r["label"] for r in records), kept, params.balance_floor),
     }
     return kept, counts

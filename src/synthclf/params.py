@@ -123,9 +123,36 @@ class AttributesParams(_Section):
         return self
 
 
+class MinHashParams(_Section):
+    """How texts become MinHash signatures, shared by the near-duplicate and contamination checks."""
+
+    # Fewer permutations estimate Jaccard similarity too coarsely to tell 0.7 from 0.8.
+    num_perm: int = Field(default=128, ge=16, le=1024)
+    # Word n-grams; 3 makes one changed word touch three shingles, so a near-copy still scores high.
+    ngram: int = Field(default=3, ge=1, le=10)
+
+
+class NearDuplicateCheck(_Section):
+    enabled: bool = True
+    # Estimated Jaccard similarity of the shingle sets at or above which two texts count as copies.
+    threshold: float = Field(default=0.7, gt=0, le=1)
+
+
+class ContaminationCheck(NearDuplicateCheck):
+    # Looser than for near-duplicates: a missed copy of a test text inflates the synthetic scores, a
+    # wrongly dropped text costs one example. One word changed in a 30-word text scores about 0.8.
+    threshold: float = Field(default=0.6, gt=0, le=1)
+
+
 class FilterParams(_Section):
     min_words: int = Field(default=3, gt=0)
     max_words: int = Field(default=200, gt=0)
+    minhash: MinHashParams = MinHashParams()
+    near_duplicates: NearDuplicateCheck = NearDuplicateCheck()
+    # Synthetic texts that copy a real test text would inflate the synthetic-data scores.
+    contamination: ContaminationCheck = ContaminationCheck()
+    # A label whose kept count falls below this share of the largest label's is reported as short.
+    balance_floor: float = Field(default=0.5, ge=0, le=1)
 
     @model_validator(mode="after")
     def _bounds(self) -> "FilterParams":

@@ -14,6 +14,7 @@ matplotlib.use("Agg")  # stages run headless
 import matplotlib.pyplot as plt  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from synthclf.filters import REASONS  # noqa: E402
 from synthclf.io import atomic_write  # noqa: E402
 
 SOURCE_TITLES = {"real": "Real", "zero_shot": "Zero-shot", "few_shot": "Few-shot", "attributed": "Attributed", "grounded": "Grounded"}
@@ -200,17 +201,18 @@ def render_report(
     lines += [
         "## The synthetic data",
         "",
-        "| Task | Method | Requested | Generated | Kept after filtering | Removed (empty / short / long / duplicate) | Tokens in / out | Cost (USD) | Cache hits | Wall (s) |",
-        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|",
+        "| Task | Method | Requested | Generated | Kept after filtering | Removed (empty / short / long / duplicate / test copy / near-duplicate) | Balance | Tokens in / out | Cost (USD) | Cache hits | Wall (s) |",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for key in sorted(generation):
         g, f = generation[key], filtering.get(key, {})
         task, method = key.split("/")
         r = f.get("removed", {})
-        removed = " / ".join(str(r.get(k, 0)) for k in ("empty", "too_short", "too_long", "duplicate"))
+        removed = " / ".join(str(r.get(reason, 0)) for reason in REASONS)
+        balance = f"{f['balance']:.2f}" if "balance" in f else "–"
         lines.append(
             f"| {task} | {SOURCE_TITLES.get(method, method)} | {g.get('wanted', '–')} | {g.get('n', '–')} | {f.get('kept', '–')} | "
-            f"{removed} | {g.get('tokens_in', 0)} / {g.get('tokens_out', 0)} | {g.get('cost_usd', 0.0):.4f} | "
+            f"{removed} | {balance} | {g.get('tokens_in', 0)} / {g.get('tokens_out', 0)} | {g.get('cost_usd', 0.0):.4f} | "
             f"{g.get('cache_hits', 0)} | {g.get('wall_s', 0.0):.0f} |"
         )
     lines += ["", "## Task subjectivity levels", ""]

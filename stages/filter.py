@@ -1,20 +1,37 @@
 """filter: normalise the synthetic texts and drop empty, too short or long, duplicate and near-duplicate
-ones, and those that copy a real test text
--> data/filtered/<task>/<method>.jsonl and metrics/filter/<task>-<method>.json"""
+ones, and those that copy a real test text; check that each text expresses its label (cleanlab and/or
+the LLM as judge) -> data/filtered/<task>/<method>.jsonl and metrics/filter/<task>-<method>.json"""
 
+from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
 from synthclf.cli import run_stage
+from synthclf.diversity import Embedder
 from synthclf.filters import filter_synthetic
 from synthclf.io import read_jsonl, write_json, write_jsonl
+from synthclf.label_check import check_labels, judge_labels
+from synthclf.llm import open_llm
 from synthclf.params import load_params
+from synthclf.tasks import load_task
 
 
 def main(args):
     params = load_params()
+    task = load_task(args.task)
     records = read_jsonl(Path("data/synthetic") / args.task / f"{args.method}.jsonl")
     test_texts = (r["text"] for r in read_jsonl(Path("data/real") / args.task / "test.jsonl"))
-    kept, counts = filter_synthetic(records, params.filter, test_texts)
+    checks = params.filter.label_check
+    with ExitStack() as stack:
+        embed = Embedder(params.diversity.model) if checks.cleanlab else None
+        judge = None
+        if checks.llm_judge:
+            # A label name is a few tokens; the room beyond lets a chatty answer finish rather than be cut off.
+            sampling = params.generate.sampling.model_copy(update={"max_tokens": 48})
+            llm = stack.enter_context(open_llm(params.llm, sampling, progress_desc=f"{args.task}/{args.method} judge"))
+            judge = partial(judge_labels, task, llm=llm, seed=params.seed)
+        checker = partial(check_labels, task=task, params=checks, seed=params.seed, embed=embed, judge=judge)
+        kept, counts = filter_synthetic(records, params.filter, test_texts, checker if checks.cleanlab or checks.llm_judge else None)
     write_jsonl(Path("data/filtered") / args.task / f"{args.method}.jsonl", kept)
     write_json(Path("metrics/filter") / f"{args.task}-{args.method}.json", counts)
     name = f"{args.task}/{args.method}"

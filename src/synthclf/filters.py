@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from datasketch import MinHash, MinHashLSH
@@ -22,7 +22,9 @@ _HEADING = re.compile(r"^\s*(?:#+\s*)?(?:\*\*)?(?:title|headline|review|tweet|te
 _LIST_MARK = re.compile(r"^\s*(?:\d{1,3}[.)]|[-*\u2022])\s+")
 _QUOTES = "\"'\u201c\u201d\u2018\u2019`"
 _CLOSING = re.compile(r"\n\s*(?:i hope|let me know|feel free|note:)[^\n]*$", re.IGNORECASE)
-REASONS = ("empty", "too_short", "too_long", "duplicate", "contaminated", "near_duplicate")
+REASONS = ("empty", "too_short", "too_long", "duplicate", "contaminated", "near_duplicate", "label_issue")
+# Given the records that survived every other filter: which to drop for a wrong label, and a report.
+LabelChecker = Callable[[list[dict[str, Any]]], tuple[list[bool], dict[str, Any]]]
 
 
 def normalize(text: str) -> str:
@@ -138,11 +140,15 @@ def _drop_unusable(records: Iterable[dict[str, Any]], params: FilterParams) -> t
 
 
 def filter_synthetic(
-    records: Iterable[dict[str, Any]], params: FilterParams, test_texts: Iterable[str] = ()
+    records: Iterable[dict[str, Any]],
+    params: FilterParams,
+    test_texts: Iterable[str] = (),
+    check_labels: LabelChecker | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Normalise every text and drop the unusable ones; return the kept records and counts per reason.
 
     ``test_texts`` are the real test set's texts: a synthetic text that (nearly) copies one is dropped.
+    ``check_labels`` (see :func:`synthclf.label_check.check_labels`) runs last, on what survived.
     """
     records = list(records)
     candidates, removed = _drop_unusable(records, params)
@@ -158,10 +164,17 @@ def filter_synthetic(
         removed["near_duplicate"] = len(near)
         dropped |= near
     kept = [r for i, r in enumerate(candidates) if i not in dropped]
+    label_report = None
+    if check_labels is not None:
+        wrong, label_report = check_labels(kept)
+        removed["label_issue"] = sum(wrong)
+        kept = [r for r, drop in zip(kept, wrong) if not drop]
     counts = {
         "input": len(records),
         "kept": len(kept),
         "removed": {reason: removed[reason] for reason in REASONS},
         **class_balance((r["label"] for r in records), kept, params.balance_floor),
     }
+    if label_report is not None:
+        counts["label_check"] = label_report
     return kept, counts

@@ -144,6 +144,25 @@ class ContaminationCheck(NearDuplicateCheck):
     threshold: float = Field(default=0.6, gt=0, le=1)
 
 
+class LabelCheckParams(_Section):
+    """Does each synthetic text express its label? Checks to run, and whose flags remove a text."""
+
+    # Confident learning on cross-validated probabilities of a classifier on MiniLM embeddings.
+    cleanlab: bool = True
+    # One extra LLM request per text: "which label fits?"; off by default, as it doubles the calls.
+    llm_judge: bool = False
+    drop: Literal["none", "cleanlab", "llm_judge", "either", "both"] = "none"
+
+    @model_validator(mode="after")
+    def _drop_needs_its_checks(self) -> "LabelCheckParams":
+        needed = {"cleanlab": ["cleanlab"], "llm_judge": ["llm_judge"], "either": ["cleanlab", "llm_judge"],
+                  "both": ["cleanlab", "llm_judge"]}.get(self.drop, [])
+        off = [name for name in needed if not getattr(self, name)]
+        if off:
+            raise ValueError(f"drop '{self.drop}' needs the check(s) {off} switched on")
+        return self
+
+
 class FilterParams(_Section):
     min_words: int = Field(default=3, gt=0)
     max_words: int = Field(default=200, gt=0)
@@ -153,6 +172,7 @@ class FilterParams(_Section):
     contamination: ContaminationCheck = ContaminationCheck()
     # A label whose kept count falls below this share of the largest label's is reported as short.
     balance_floor: float = Field(default=0.5, ge=0, le=1)
+    label_check: LabelCheckParams = LabelCheckParams()
 
     @model_validator(mode="after")
     def _bounds(self) -> "FilterParams":

@@ -5,13 +5,14 @@ from pathlib import Path
 
 from synthclf.cli import run_stage
 from synthclf.filters import filter_synthetic
-from synthclf.io import read_jsonl, write_json, write_jsonl
-from synthclf.params import load_params
+from synthclf.io import read_examples, write_json, write_jsonl
+from synthclf.params import check_method, load_params
 
 
 def main(args):
+    check_method(args.method)
     params = load_params()
-    records = read_jsonl(Path("data/synthetic") / args.task / f"{args.method}.jsonl")
+    records = read_examples(Path("data/synthetic") / args.task / f"{args.method}.jsonl")
     kept, counts = filter_synthetic(records, params.filter)
     write_jsonl(Path("data/filtered") / args.task / f"{args.method}.jsonl", kept)
     write_json(Path("metrics/filter") / f"{args.task}-{args.method}.json", counts)

@@ -5,17 +5,18 @@ from pathlib import Path
 
 from synthclf.cli import run_stage
 from synthclf.generation import generate_synthetic
-from synthclf.io import read_jsonl, write_json, write_jsonl
+from synthclf.io import read_examples, write_json, write_jsonl
 from synthclf.llm import open_llm
-from synthclf.params import load_params
+from synthclf.params import check_method, load_params
 from synthclf.tasks import load_task
 
 
 def main(args):
+    check_method(args.method)
     params = load_params()
     task = load_task(args.task)
     # Few-shot prompts show real *train* examples; the test set is never shown to the LLM.
-    real_train = read_jsonl(Path("data/real") / task.name / "train.jsonl") if args.method == "few_shot" else []
+    real_train = read_examples(Path("data/real") / task.name / "train.jsonl", task.labels) if args.method == "few_shot" else []
     total = params.generate.per_label * len(task.labels)
     with open_llm(params.llm, params.generate.sampling, progress_total=total, progress_desc=f"{task.name}/{args.method}") as llm:
         records, summary = generate_synthetic(task, args.method, llm, params.generate, params.seed, real_train)

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from synthclf.errors import SynthclfError
 from synthclf.llm import BadResponse
-from synthclf.params import GenerateParams
+from synthclf.params import GenerateParams, check_method
 from synthclf.prompts import Conversation, prompt_sha256
 from synthclf.tasks import Task
 
@@ -21,6 +21,7 @@ STRIDE = 100_000
 
 class ChatModel(Protocol):
     model_id: str
+    last_failure: str | None  # why the latest complete() returned None
 
     async def complete(self, messages: list[dict[str, str]], *, seed: int, index: int, parse: Any = None) -> str | None: ...
 
@@ -115,8 +116,7 @@ def generate_synthetic(
     failed requests exceeds ``params.max_failure_rate``: everything paid for is in the LLM cache,
     so the next run resumes for free.
     """
-    if method not in ("zero_shot", "few_shot"):
-        raise SynthclfError(f"unknown generation method '{method}' (known: zero_shot, few_shot)")
+    check_method(method)
     by_label: dict[str, list[str]] = {label: [] for label in task.labels}
     if method == "few_shot":
         for record in real_train:
@@ -154,6 +154,6 @@ def generate_synthetic(
         raise SynthclfError(
             f"{task.name}/{method}: {failures} of {attempts} requests failed "
             f"({summary['failure_rate']:.0%} > generate.max_failure_rate {params.max_failure_rate:.0%}); "
-            "completed requests are cached, so a re-run resumes where this one stopped"
+            f"completed requests are cached, so a re-run resumes where this one stopped; last failure: {llm.last_failure}"
         )
     return records, summary

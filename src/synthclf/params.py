@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from synthclf.errors import SynthclfError, describe_validation_error
+from synthclf.io import read_yaml
 
 PARAMS_FILE = Path("params.yaml")
 METHODS = ("zero_shot", "few_shot")
@@ -74,9 +74,14 @@ class LLMParams(_Section):
         if isinstance(data, dict) and data.get("concurrency") is None:
             data = dict(data)
             if data.get("backend", "local") == "local":
-                local = data.get("local") or {}
-                slots = local.parallel if isinstance(local, LocalModel) else local.get("parallel")
-                data["concurrency"] = slots or LocalModel.model_fields["parallel"].default
+                local = data.get("local")
+                if isinstance(local, LocalModel):
+                    slots = local.parallel
+                else:
+                    slots = local.get("parallel") if isinstance(local, dict) else None
+                # A malformed llm.local is reported by its own validation, not by a crash here.
+                valid = isinstance(slots, int) and slots > 0
+                data["concurrency"] = slots if valid else LocalModel.model_fields["parallel"].default
             else:
                 data["concurrency"] = HOSTED_CONCURRENCY
         return data
@@ -152,14 +157,17 @@ class Params(_Section):
     train: TrainParams
 
 
+def check_method(method: str) -> None:
+    """Refuse an unknown generation method named on a stage's command line, before any work."""
+    if method not in METHODS:
+        raise SynthclfError(f"unknown generation method '{method}' (known: {', '.join(METHODS)})")
+
+
 def load_params(path: str | Path = PARAMS_FILE) -> Params:
     path = Path(path)
     if not path.is_file():
         raise SynthclfError(f"{path}: file not found (run from the project root)")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SynthclfError(f"{path}: not a readable YAML file ({str(exc).splitlines()[0]})") from None
+    raw = read_yaml(path)
     try:
         return Params.model_validate(raw)
     except pydantic.ValidationError as exc:

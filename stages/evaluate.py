@@ -6,7 +6,7 @@ from pathlib import Path
 from synthclf.classifiers import load_classifier
 from synthclf.cli import run_stage
 from synthclf.evaluation import score
-from synthclf.io import read_jsonl, write_json
+from synthclf.io import read_examples, write_json
 from synthclf.params import load_params
 from synthclf.tasks import load_task
 
@@ -14,7 +14,7 @@ from synthclf.tasks import load_task
 def main(args):
     params = load_params()
     task = load_task(args.task)
-    test = read_jsonl(Path("data/real") / task.name / "test.jsonl")
+    test = read_examples(Path("data/real") / task.name / "test.jsonl", task.labels)
     texts = [r["text"] for r in test]
     gold = [r["label"] for r in test]
     agreement = [r.get("agreement") for r in test]

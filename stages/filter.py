@@ -9,17 +9,18 @@ from pathlib import Path
 from synthclf.cli import run_stage
 from synthclf.diversity import Embedder
 from synthclf.filters import filter_synthetic
-from synthclf.io import read_jsonl, write_json, write_jsonl
+from synthclf.io import read_examples, read_jsonl, write_json, write_jsonl
 from synthclf.label_check import check_labels, judge_labels
 from synthclf.llm import open_llm
-from synthclf.params import load_params
+from synthclf.params import check_method, load_params
 from synthclf.tasks import load_task
 
 
 def main(args):
+    check_method(args.method)
     params = load_params()
     task = load_task(args.task)
-    records = read_jsonl(Path("data/synthetic") / args.task / f"{args.method}.jsonl")
+    records = read_examples(Path("data/synthetic") / args.task / f"{args.method}.jsonl", task.labels)
     test_texts = (r["text"] for r in read_jsonl(Path("data/real") / args.task / "test.jsonl"))
     checks = params.filter.label_check
     with ExitStack() as stack:

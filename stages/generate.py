@@ -6,18 +6,20 @@ from pathlib import Path
 
 from synthclf.cli import run_stage
 from synthclf.generation import generate_synthetic
-from synthclf.io import read_json, read_jsonl, write_json, write_jsonl
+from synthclf.io import read_examples, read_json, write_json, write_jsonl
 from synthclf.llm import open_llm
 from synthclf.methods import load_method_prompts
-from synthclf.params import load_params
+from synthclf.params import check_method, load_params
 from synthclf.tasks import load_task
 
 
 def main(args):
+    check_method(args.method)
     params = load_params()
     task = load_task(args.task)
     # Few-shot and grounded prompts show real *train* texts; the test set is never shown to the LLM.
-    real_train = read_jsonl(Path("data/real") / task.name / "train.jsonl") if args.method in ("few_shot", "grounded") else []
+    needs_train = args.method in ("few_shot", "grounded")
+    real_train = read_examples(Path("data/real") / task.name / "train.jsonl", task.labels) if needs_train else []
     attributes = read_json(Path("data/attributes") / f"{task.name}.json") if args.method == "attributed" else None
     total = params.generate.per_label * len(task.labels)
     with open_llm(params.llm, params.generate.sampling, progress_total=total, progress_desc=f"{task.name}/{args.method}") as llm:

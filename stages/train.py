@@ -3,25 +3,32 @@ real data, or the filtered synthetic data of a method -> models/<task>/<source>/
 
 from pathlib import Path
 
-from synthclf.classifiers import train_classifier
+from synthclf.classifiers import check_training_data, train_classifier
 from synthclf.cli import run_stage
-from synthclf.io import read_jsonl
-from synthclf.params import load_params
+from synthclf.errors import SynthclfError
+from synthclf.io import read_examples
+from synthclf.params import check_method, load_params
 from synthclf.tasks import load_task
 
 
 def training_file(task: str, source: str) -> Path:
     if source == "real":
         return Path("data/real") / task / "train.jsonl"
+    check_method(source)
     return Path("data/filtered") / task / f"{source}.jsonl"
 
 
 def main(args):
     params = load_params()
     task = load_task(args.task)
-    records = read_jsonl(training_file(task.name, args.source))
+    path = training_file(task.name, args.source)
+    records = read_examples(path, task.labels)
     texts = [r["text"] for r in records]
     labels = [r["label"] for r in records]
+    try:
+        check_training_data(texts, labels, list(task.labels))
+    except SynthclfError as exc:  # say which file holds data no classifier can learn from
+        raise SynthclfError(f"{path}: {exc}") from None
     for kind in params.train.classifiers:
         out = Path("models") / task.name / args.source / kind
         info = train_classifier(kind, texts, labels, list(task.labels), params.train, params.seed, out)

@@ -70,7 +70,7 @@ def test_filter_counts_every_reason_and_keeps_the_rest():
     assert counts == {
         "input": 6,
         "kept": 2,
-        "removed": {"empty": 1, "too_short": 1, "too_long": 1, "duplicate": 1, "contaminated": 0, "near_duplicate": 0},
+        "removed": {"empty": 1, "too_short": 1, "too_long": 1, "duplicate": 1, "contaminated": 0, "near_duplicate": 0, "label_issue": 0},
         "kept_per_label": {"a": 1, "b": 1},
         "balance": 1.0,
         "labels_below_floor": [],

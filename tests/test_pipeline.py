@@ -1,24 +1,28 @@
 """End to end: `dvc repro` of the tiny profile in a fresh git + DVC repository, against the real
-embedded llama.cpp server, then a second `dvc repro` that has nothing to do."""
+embedded llama.cpp server; a second `dvc repro` that has nothing to do; and a teammate's clone that
+gets everything from a DVC remote and asks the LLM nothing."""
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from repo_helpers import ROOT, commit_all, init_repo, run, tool_env
 
-ROOT = Path(__file__).resolve().parents[1]
+from synthclf.distributions import cache_root
+
 PROJECT_FILES = ["dvc.yaml", "stages", "src", "tasks", "prompts"]
 
 
-def _run(cmd, cwd, env):
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc.stdout + proc.stderr
+def private_cache(tmp_path_factory) -> Path:
+    """A synthclf cache with an empty LLM request cache (this test must really talk to the embedded
+    server) that shares the user's pinned downloads (the GGUF, the corpora)."""
+    downloads = cache_root() / "distributions"
+    downloads.mkdir(parents=True, exist_ok=True)
+    cache = tmp_path_factory.mktemp("synthclf-cache")
+    (cache / "distributions").symlink_to(downloads)
+    return cache
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +32,12 @@ def tiny_repo(tmp_path_factory):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, repo / name)
     params = yaml.safe_load((ROOT / "profiles" / "tiny.yaml").read_text())
-    # A private request cache: this test must really talk to the embedded server.
-    params["llm"]["cache_dir"] = str(repo.parent / "llm-cache")
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    _run(["git", "init", "-q"], repo, env)
-    _run(["dvc", "init", "-q"], repo, env)
-    first = _run(["dvc", "repro"], repo, env)
+    # The cache is chosen by environment, not params, so that a clone can use another one with the
+    # very same params.yaml.
+    env = tool_env(SYNTHCLF_CACHE_DIR=str(private_cache(tmp_path_factory)))
+    init_repo(repo, env)
+    first = run(["dvc", "repro"], repo, env)
     return repo, env, params, first
 
 
@@ -64,7 +67,59 @@ def test_repro_produces_every_task_and_source(tiny_repo):
 @pytest.mark.slow
 def test_second_repro_has_nothing_to_do(tiny_repo):
     repo, env, _, _ = tiny_repo
-    out = _run(["dvc", "repro"], repo, env)
+    out = run(["dvc", "repro"], repo, env)
     assert "Running stage" not in out
     assert "up to date" in out
-    assert "changed" not in _run(["dvc", "status"], repo, env)
+    assert "changed" not in run(["dvc", "status"], repo, env)
+
+
+@pytest.fixture(scope="module")
+def teammate_clone(tiny_repo, tmp_path_factory):
+    """The run committed and pushed (run cache included) to a local-directory remote, then cloned and
+    pulled with an empty synthclf cache: no LLM answers, no model, no corpora."""
+    repo, env, _, _ = tiny_repo
+    storage = tmp_path_factory.mktemp("dvc-storage")
+    run(["dvc", "remote", "add", "-d", "storage", str(storage)], repo, env)
+    commit_all(repo, env, "tiny run")
+    run(["dvc", "push", "--run-cache"], repo, env)
+
+    clone = tmp_path_factory.mktemp("clone") / "project"
+    run(["git", "clone", "-q", str(repo), str(clone)], clone.parent, env)
+    empty_cache = tmp_path_factory.mktemp("teammate-cache")
+    clone_env = {**env, "SYNTHCLF_CACHE_DIR": str(empty_cache)}
+    run(["dvc", "pull"], clone, clone_env)
+    return repo, clone, clone_env, empty_cache
+
+
+@pytest.mark.slow
+def test_clone_pulls_everything_and_runs_nothing(teammate_clone, tiny_repo):
+    repo, clone, env, empty_cache = teammate_clone
+    _, _, params, _ = tiny_repo
+    for task in params["tasks"]:
+        for method in params["methods"]:
+            path = Path("data") / "synthetic" / task / f"{method}.jsonl"
+            assert (clone / path).read_bytes() == (repo / path).read_bytes()
+        assert (clone / "models" / task / "real" / "encoder" / "info.json").is_file()
+
+    out = run(["dvc", "repro"], clone, env)
+    assert "Running stage" not in out and "Data and pipelines are up to date." in out
+    assert not any(empty_cache.iterdir()), "the clone opened an LLM cache or downloaded a model"
+    assert run(["git", "status", "--porcelain"], clone, env) == ""
+
+
+@pytest.mark.slow
+def test_pulled_run_cache_restores_stages_without_running_them(teammate_clone, tiny_repo):
+    _, clone, env, empty_cache = teammate_clone
+    _, _, params, _ = tiny_repo
+    run(["dvc", "pull", "--run-cache"], clone, env)
+    # Without dvc.lock (as when a teammate ran the stages but never committed the lock) DVC looks each
+    # stage up by command, dependencies and params in the pulled run cache instead of running it.
+    locked = yaml.safe_load((clone / "dvc.lock").read_text())["stages"]
+    (clone / "dvc.lock").unlink()
+    out = run(["dvc", "repro", "train_real"], clone, env)
+    assert "Running stage" not in out
+    assert out.count("is cached - skipping run") == 2 * len(params["tasks"])  # prepare and train_real
+    relocked = yaml.safe_load((clone / "dvc.lock").read_text())["stages"]
+    assert len(relocked) == 2 * len(params["tasks"])
+    assert relocked == {name: locked[name] for name in relocked}
+    assert not any(empty_cache.iterdir())

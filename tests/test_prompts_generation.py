@@ -35,6 +35,7 @@ class ScriptedModel:
     tested against real servers elsewhere; here we test what synthclf asks it."""
 
     model_id = "scripted"
+    last_failure = "scripted failure"
 
     def __init__(self, fail_every: int = 0):
         self.requests: list[list[dict]] = []
@@ -116,7 +117,7 @@ def test_failed_requests_are_replaced_and_counted():
 
 def test_too_many_failures_stop_the_run():
     params = GenerateParams(per_label=4, chats_per_label=1, max_failure_rate=0.1)
-    with pytest.raises(SynthclfError, match="max_failure_rate"):
+    with pytest.raises(SynthclfError, match="max_failure_rate .*; last failure: scripted failure$"):
         generate_synthetic(TASK, "zero_shot", ScriptedModel(fail_every=2), params, seed=0)
 
 

@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from toy_task import TOY_TASK
 
 from synthclf.distributions import fetch_distribution
 from synthclf.errors import SynthclfError
@@ -29,19 +30,8 @@ PREPARE = PrepareParams(max_train=600, max_test=400, test_fraction=0.2)
 
 
 def make_task(*sources: dict, labels: tuple[str, ...] = ("pos", "neg")) -> Task:
-    return Task.model_validate(
-        {
-            "name": "toy",
-            "title": "Toy",
-            "description": "A toy task.",
-            "subjectivity": 2,
-            "subjectivity_basis": "reconstructed",
-            "subjectivity_note": "For tests.",
-            "labels": {label: f"the {label} class" for label in labels},
-            "prompts": {"context": "You write.", "generation": "Write {description}."},
-            "sources": list(sources),
-        }
-    )
+    labelled = {label: f"the {label} class" for label in labels}
+    return Task.model_validate({**TOY_TASK, "labels": labelled, "sources": list(sources)})
 
 
 def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:

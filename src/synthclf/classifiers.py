@@ -135,7 +135,13 @@ def train_classifier(
     """
     if kind not in CLASSIFIERS:
         raise SynthclfError(f"unknown classifier kind {kind!r} (expected one of: {', '.join(CLASSIFIERS)})")
-    names = _check_training_data(texts, labels, label_names)
+    names = check_training_data(texts, labels, label_names)
+    present = set(labels)
+    missing = [n for n in names if n not in present]
+    if missing:
+        # Happens when the LLM failed to write any usable example of a class: the run goes on so the
+        # comparison shows the cost, but the classifier can hardly ever predict those classes.
+        log.warning("training set has no examples of %s; training anyway", ", ".join(map(repr, missing)))
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -180,7 +186,7 @@ def load_classifier(out_dir: str | Path) -> Classifier:
     raise SynthclfError(f"{out_dir / INFO_FILE}: unknown classifier kind {kind!r}")
 
 
-def _check_training_data(texts: list[str], labels: list[str], label_names: list[str]) -> list[str]:
+def check_training_data(texts: list[str], labels: list[str], label_names: list[str]) -> list[str]:
     """Reject data no classifier can learn from; return the label names in their fixed (sorted) order."""
     names = sorted(label_names)
     if len(set(names)) != len(names):
@@ -204,11 +210,6 @@ def _check_training_data(texts: list[str], labels: list[str], label_names: list[
         raise SynthclfError(
             f"training set has a single class ({next(iter(present))!r}): a classifier needs at least two"
         )
-    missing = [n for n in names if n not in present]
-    if missing:
-        # Happens when the LLM failed to write any usable example of a class: the run goes on so the
-        # comparison shows the cost, but the classifier can hardly ever predict those classes.
-        log.warning("training set has no examples of %s; training anyway", ", ".join(map(repr, missing)))
     return names
 
 

@@ -11,13 +11,8 @@ from typing import Any, Protocol
 
 from synthclf.errors import SynthclfError
 from synthclf.llm import BadResponse
-from synthclf.methods import (
-    AttributedRequests,
-    GroundedRequests,
-    MethodPrompts,
-    load_method_prompts,
-)
-from synthclf.params import METHODS, GenerateParams
+from synthclf.methods import AttributedRequests, GroundedRequests, MethodPrompts, load_method_prompts
+from synthclf.params import GenerateParams, check_method
 from synthclf.prompts import Conversation, prompt_sha256
 from synthclf.tasks import Task
 
@@ -27,6 +22,7 @@ STRIDE = 100_000
 
 class ChatModel(Protocol):
     model_id: str
+    last_failure: str | None  # why the latest complete() returned None
 
     async def complete(self, messages: list[dict[str, str]], *, seed: int, index: int, parse: Any = None) -> str | None: ...
 
@@ -169,8 +165,7 @@ def generate_synthetic(
     share of failed requests exceeds ``params.max_failure_rate``: everything paid for is in the LLM
     cache, so the next run resumes for free.
     """
-    if method not in METHODS:
-        raise SynthclfError(f"unknown generation method '{method}' (known: {', '.join(METHODS)})")
+    check_method(method)
     inputs = _method_inputs(task, method, real_train, attributes, prompts)
     plans = plan_chats(list(task.labels), params.per_label, params.chats_per_label)
 
@@ -196,6 +191,6 @@ def generate_synthetic(
         raise SynthclfError(
             f"{task.name}/{method}: {failures} of {attempts} requests failed "
             f"({summary['failure_rate']:.0%} > generate.max_failure_rate {params.max_failure_rate:.0%}); "
-            "completed requests are cached, so a re-run resumes where this one stopped"
+            f"completed requests are cached, so a re-run resumes where this one stopped; last failure: {llm.last_failure}"
         )
     return records, summary

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -76,6 +76,22 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     return records
 
 
+def read_examples(path: str | Path, labels: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """Read labelled records (``text`` and ``label`` strings), naming the file and record of any defect.
+
+    With ``labels``, every record's label must be one of them.
+    """
+    records = read_jsonl(path)
+    for number, record in enumerate(records, 1):
+        if not (isinstance(record.get("text"), str) and isinstance(record.get("label"), str)):
+            raise SynthclfError(f"{path}: record {number}: needs the string fields 'text' and 'label'")
+        if labels is not None and record["label"] not in labels:
+            raise SynthclfError(
+                f"{path}: record {number}: label '{record['label']}' is not one of {', '.join(labels)}"
+            )
+    return records
+
+
 def write_json(path: str | Path, obj: Any) -> None:
     """Write pretty, key-sorted JSON so that diffs between commits stay small."""
     with atomic_write(path) as fh:
@@ -83,14 +99,34 @@ def write_json(path: str | Path, obj: Any) -> None:
         fh.write("\n")
 
 
-def read_json(path: str | Path) -> Any:
+def _read_text(path: str | Path) -> str:
     path = Path(path)
     if not path.is_file():
         raise SynthclfError(f"{path}: file not found")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SynthclfError(f"{path}: not UTF-8 (byte {exc.start})") from None
+
+
+def read_json(path: str | Path) -> Any:
+    text = _read_text(path)
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise SynthclfError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file, naming the file on any defect: missing, not UTF-8, or not valid YAML."""
+    text = _read_text(path)
+    try:
+        return yaml.safe_load(text)
+    # ValueError: a scalar that looks like a date but is none (2021-13-45); RecursionError: nesting
+    # deeper than the parser follows. Both are defects of the file, not of synthclf.
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise SynthclfError(f"{path}: not a readable YAML file ({first_line})") from None
 
 
 def read_yaml_model(path: str | Path, model: type[ModelT], missing_hint: str) -> ModelT:
@@ -99,10 +135,7 @@ def read_yaml_model(path: str | Path, model: type[ModelT], missing_hint: str) ->
     path = Path(path)
     if not path.is_file():
         raise SynthclfError(f"{path}: file not found ({missing_hint})")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SynthclfError(f"{path}: not a readable YAML file ({str(exc).splitlines()[0]})") from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise SynthclfError(f"{path}: expected a mapping of fields, got {type(raw).__name__}")
     try:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from synthclf.errors import SynthclfError
 from synthclf.io import read_yaml_model
 
 PARAMS_FILE = Path("params.yaml")
@@ -74,9 +75,14 @@ class LLMParams(_Section):
         if isinstance(data, dict) and data.get("concurrency") is None:
             data = dict(data)
             if data.get("backend", "local") == "local":
-                local = data.get("local") or {}
-                slots = local.parallel if isinstance(local, LocalModel) else local.get("parallel")
-                data["concurrency"] = slots or LocalModel.model_fields["parallel"].default
+                local = data.get("local")
+                if isinstance(local, LocalModel):
+                    slots = local.parallel
+                else:
+                    slots = local.get("parallel") if isinstance(local, dict) else None
+                # A malformed llm.local is reported by its own validation, not by a crash here.
+                valid = isinstance(slots, int) and slots > 0
+                data["concurrency"] = slots if valid else LocalModel.model_fields["parallel"].default
             else:
                 data["concurrency"] = HOSTED_CONCURRENCY
         return data
@@ -214,6 +220,12 @@ class Params(_Section):
     attributes: AttributesParams = AttributesParams()
     filter: FilterParams
     train: TrainParams
+
+
+def check_method(method: str) -> None:
+    """Refuse an unknown generation method named on a stage's command line, before any work."""
+    if method not in METHODS:
+        raise SynthclfError(f"unknown generation method '{method}' (known: {', '.join(METHODS)})")
 
 
 def load_params(path: str | Path = PARAMS_FILE) -> Params:

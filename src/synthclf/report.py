@@ -16,9 +16,7 @@ from scipy import stats  # noqa: E402
 
 from synthclf.filters import REASONS  # noqa: E402
 from synthclf.io import atomic_write  # noqa: E402
-
-SOURCE_TITLES = {"real": "Real", "zero_shot": "Zero-shot", "few_shot": "Few-shot", "attributed": "Attributed", "grounded": "Grounded"}
-CLASSIFIER_TITLES = {"encoder": "fine-tuned encoder", "tfidf_lr": "TF-IDF + logistic regression"}
+from synthclf.titles import CLASSIFIER_TITLES, SOURCE_TITLES  # noqa: E402
 
 
 def _finite_or_none(x: float) -> float | None:

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import pydantic
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from synthclf.errors import SynthclfError, describe_validation_error
+from synthclf.io import read_yaml
 
 TASKS_DIR = Path("tasks")
 
@@ -135,11 +135,7 @@ def load_task(name: str, tasks_dir: Path = TASKS_DIR) -> Task:
     if not path.is_file():
         known = ", ".join(available_tasks(tasks_dir)) or "none"
         raise SynthclfError(f"unknown task '{name}': {path} not found (known tasks: {known})")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        first_line = str(exc).splitlines()[0]
-        raise SynthclfError(f"{path}: not a readable YAML file ({first_line})") from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise SynthclfError(f"{path}: expected a mapping of task fields")
     try:

@@ -125,6 +125,8 @@ class LLM:
                  bar: tqdm) -> None:
         self.model_id = endpoint.model_id
         self.usage = Usage()
+        # Why the latest item came back None, so that a run stopped by too many failures can say why.
+        self.last_failure: str | None = None
         self._params = params
         self._sampling = sampling.model_dump()
         self._identity = endpoint.identity
@@ -188,6 +190,7 @@ class LLM:
             self.usage.bad_responses += 1
             log.debug("request %d, attempt %d: unusable answer (%s)", index, attempt, reason)
         self.usage.failures += 1
+        self.last_failure = f"unusable answers (last: {reason})"
         return None
 
     async def _request(self, messages: Messages, seed: int) -> CachedResponse | None:
@@ -213,6 +216,7 @@ class LLM:
                     wait = self._retry_wait(exc, retry)
                     if wait is None:
                         log.warning("request failed, not retrying (%s)", problem)
+                        self.last_failure = f"{self._base_url}: {problem}"
                         return None
                 except openai.APITimeoutError:
                     problem, wait = f"timed out after {self._params.timeout_s:g} s", _backoff(retry)
@@ -230,9 +234,10 @@ class LLM:
                 await asyncio.sleep(wait)
         self._failed_in_a_row += 1
         log.warning("request failed after %d attempts (%s)", self._params.max_retries + 1, problem)
+        self.last_failure = f"{self._base_url}: {problem}"
         if self._failed_in_a_row >= self._give_up_after:
-            raise SynthclfError(f"{self._failed_in_a_row} LLM requests in a row failed after all retries (last: "
-                                f"{problem}); answers received so far are cached, re-run to resume")
+            raise SynthclfError(f"{self._base_url}: {self._failed_in_a_row} LLM requests in a row failed after all "
+                                f"retries (last: {problem}); answers received so far are cached, re-run to resume")
         return None
 
     def _retry_wait(self, exc: openai.APIStatusError, retry: int) -> float | None:

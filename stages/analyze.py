@@ -6,7 +6,7 @@ from pathlib import Path
 from synthclf.cli import run_stage
 from synthclf.io import atomic_write, read_json, write_json
 from synthclf.params import load_params
-from synthclf.report import build_summary, plot_agreement, plot_gap, plot_scores, render_report
+from synthclf.report import build_summary, plot_agreement, plot_diversity, plot_gap, plot_scores, render_report
 from synthclf.tasks import load_task
 
 FIGURES = Path("reports/figures")
@@ -16,8 +16,10 @@ def main(args):
     params = load_params()
     tasks = {name: load_task(name) for name in params.tasks}
     evals = {name: read_json(Path("metrics/eval") / f"{name}.json") for name in tasks}
+    diversity = {name: read_json(Path("metrics/diversity") / f"{name}.json") for name in tasks}
     classifiers = params.train.classifiers
-    summary = build_summary({n: t.subjectivity for n, t in tasks.items()}, evals, params.methods, classifiers)
+    subjectivity = {n: t.subjectivity for n, t in tasks.items()}
+    summary = build_summary(subjectivity, evals, params.methods, classifiers, diversity)
 
     figures = {}
     for clf in classifiers:
@@ -26,6 +28,8 @@ def main(args):
     primary = "encoder" if "encoder" in classifiers else classifiers[0]
     plot_gap(summary, params.methods, primary, FIGURES / "gap_vs_subjectivity.png")
     figures["gap"] = "figures/gap_vs_subjectivity.png"
+    plot_diversity(summary, params.methods, FIGURES / "diversity.png")
+    figures["diversity"] = "figures/diversity.png"
     if plot_agreement(evals, params.methods, primary, FIGURES / "accuracy_by_agreement.png"):
         figures["agreement"] = "figures/accuracy_by_agreement.png"
 

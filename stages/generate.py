@@ -8,7 +8,6 @@ from synthclf.cli import run_stage
 from synthclf.generation import generate_synthetic
 from synthclf.io import read_examples, read_json, write_json, write_jsonl
 from synthclf.llm import open_llm
-from synthclf.methods import load_method_prompts
 from synthclf.params import check_method, load_params
 from synthclf.tasks import load_task
 
@@ -23,8 +22,7 @@ def main(args):
     attributes = read_json(Path("data/attributes") / f"{task.name}.json") if args.method == "attributed" else None
     total = params.generate.per_label * len(task.labels)
     with open_llm(params.llm, params.generate.sampling, progress_total=total, progress_desc=f"{task.name}/{args.method}") as llm:
-        records, summary = generate_synthetic(task, args.method, llm, params.generate, params.seed, real_train,
-                                              attributes, load_method_prompts())
+        records, summary = generate_synthetic(task, args.method, llm, params.generate, params.seed, real_train, attributes)
         usage = llm.usage.as_dict()
         model = llm.model_id
     write_jsonl(Path("data/synthetic") / task.name / f"{args.method}.jsonl", records)

@@ -4,7 +4,7 @@ import pytest
 from scipy import stats
 
 from synthclf.evaluation import accuracy_by_agreement, score
-from synthclf.report import build_summary, correlation, render_report, scores_table
+from synthclf.report import build_summary, correlation, diversity_table, render_report, scores_table
 
 
 def test_score_matches_hand_computed_values():
@@ -50,7 +50,9 @@ def test_summary_gap_and_report_table():
         "humor": {"real": {"enc": _scores(0.7)}, "zero_shot": {"enc": _scores(0.5)}},
         "tweets": {"real": {"enc": _scores(0.6)}, "zero_shot": {"enc": _scores(0.45)}},
     }
-    summary = build_summary({"news": 1, "humor": 5, "tweets": 3}, evals, ["zero_shot"], ["enc"])
+    figures = {"n": 3, "remote_clique": 0.8, "chamfer": 0.5, "similarity_to_real": 0.6, "distinct_1": 0.7, "distinct_2": None}
+    diversity = {t: {"real": figures, "zero_shot": figures} for t in evals}
+    summary = build_summary({"news": 1, "humor": 5, "tweets": 3}, evals, ["zero_shot"], ["enc"], diversity)
     assert summary["tasks"]["humor"]["gap"]["zero_shot"]["enc"]["macro_f1"] == pytest.approx(0.2)
     corr = summary["subjectivity_vs_gap"]["zero_shot"]["enc"]
     assert corr["n_tasks"] == 3 and math.isclose(corr["spearman_rho"], 1.0)
@@ -61,3 +63,7 @@ def test_summary_gap_and_report_table():
     gen = {f"{t}/zero_shot": {"model": "m.gguf", "wanted": 4, "n": 4, "tokens_in": 10, "tokens_out": 5, "cost_usd": 0.0} for t in evals}
     text = render_report(summary, ["zero_shot"], ["enc"], gen, {}, {"gap": "figures/gap.png"}, {t: "why" for t in evals})
     assert "Generator: m.gguf" in text and "![Gap against subjectivity](figures/gap.png)" in text
+    assert summary["tasks"]["news"]["diversity"] == diversity["news"]
+    rows = diversity_table(summary, ["zero_shot"]).splitlines()
+    assert rows[2] == "| news | Real | 3 | 0.800 | 0.500 | 0.600 | 0.700 | – |"
+    assert rows[-1].startswith("| humor | Zero-shot |") and rows[2] in text

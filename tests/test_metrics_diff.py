@@ -36,7 +36,7 @@ def write_summary(repo: Path, scores: dict, subjectivity: dict = SUBJECTIVITY) -
         task: {source: {"tfidf_lr": {"macro_f1": f1, "accuracy": acc}} for source, (f1, acc) in by_source.items()}
         for task, by_source in scores.items()
     }
-    summary = build_summary(subjectivity, evals, ["zero_shot", "few_shot"], ["tfidf_lr"])
+    summary = build_summary(subjectivity, evals, ["zero_shot", "few_shot"], ["tfidf_lr"], {task: {} for task in evals})
     (repo / "metrics").mkdir(exist_ok=True)
     (repo / "metrics" / "summary.json").write_text(json.dumps(summary, indent=2))
 

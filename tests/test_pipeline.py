@@ -58,8 +58,19 @@ def test_repro_produces_every_task_and_source(tiny_repo):
             assert records and all(r["method"] == method and r["text"] for r in records)
             gen = json.loads((repo / "metrics" / "generate" / f"{task}-{method}.json").read_text())
             assert gen["requests"] > 0 and gen["tokens_out"] > 0
+    for task in params["tasks"]:
+        diversity = json.loads((repo / "metrics" / "diversity" / f"{task}.json").read_text())
+        assert set(diversity) == {"real", *params["methods"]}
+        assert summary["tasks"][task]["diversity"] == diversity
+        real = diversity["real"]
+        assert real["n"] > 1 and 0 < real["remote_clique"] < 2 and 0 < real["chamfer"] <= real["remote_clique"]
+        # Cosine similarities, up to rounding.
+        assert 0 < real["similarity_to_real"] <= 1 + 1e-9 and 0 < real["distinct_2"] <= 1
+        for method in params["methods"]:
+            assert diversity[method]["n"] == 0 or abs(diversity[method]["similarity_to_real"]) <= 1 + 1e-9
     report = (repo / "reports" / "report.md").read_text()
     assert "| Task | Subjectivity |" in report
+    assert "| Task | Source | Texts | Remote-Clique |" in report
     assert (repo / "reports" / "figures" / "gap_vs_subjectivity.png").stat().st_size > 1000
     assert (repo / "dvc.lock").is_file()
 

@@ -31,7 +31,7 @@ from typing import Any
 import joblib
 import numpy as np
 
-from synthclf.errors import SynthclfError
+from synthclf.errors import SynthclfError, first_line
 from synthclf.io import read_json, write_json
 from synthclf.params import CLASSIFIERS, EncoderParams, TfidfParams, TrainParams
 
@@ -249,7 +249,7 @@ def _fit_tfidf(texts: list[str], labels: list[str], params: TfidfParams, out_dir
     return {"model": "tfidf_lr", "epochs": None, "train_seconds": round(seconds, 3), "device": "cpu"}
 
 
-def _resolve_model(name: str) -> str:
+def resolve_model(name: str) -> str:
     """A local path as is; the packaged MiniLM by its hub names; anything else is left for the hub."""
     if Path(name).exists():
         return name
@@ -265,7 +265,7 @@ def _load_pretrained(name: str, label_names: list[str]) -> tuple[Any, Any]:
     from huggingface_hub import constants as hub_constants
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    source = _resolve_model(name)
+    source = resolve_model(name)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         model = AutoModelForSequenceClassification.from_pretrained(
@@ -279,7 +279,7 @@ def _load_pretrained(name: str, label_names: list[str]) -> tuple[Any, Any]:
     # OSError: files missing or not downloadable; ValueError: a folder that holds no model transformers knows.
     except (OSError, ValueError) as exc:
         if source != name:
-            raise SynthclfError(f"model {name!r}: cannot load {source} ({_first_line(exc)})") from None
+            raise SynthclfError(f"model {name!r}: cannot load {source} ({first_line(exc)})") from None
         if hub_constants.HF_HUB_OFFLINE:
             raise SynthclfError(
                 f"model {name!r} is not a local path and the hub is unreachable (HF_HUB_OFFLINE=1) "
@@ -287,13 +287,9 @@ def _load_pretrained(name: str, label_names: list[str]) -> tuple[Any, Any]:
                 f"{PACKAGED_MODEL_NAMES[0]!r}"
             ) from None
         raise SynthclfError(
-            f"model {name!r}: not a local path and not loadable from the hub ({_first_line(exc)})"
+            f"model {name!r}: not a local path and not loadable from the hub ({first_line(exc)})"
         ) from None
     return tokenizer, model
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _fit_encoder(

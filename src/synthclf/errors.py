@@ -5,6 +5,11 @@ class SynthclfError(Exception):
     """A problem with the user's input or environment, reported as one line (no traceback)."""
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its type name when it has none."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
 def describe_validation_error(where: str, exc: "pydantic.ValidationError") -> SynthclfError:  # noqa: F821
     """Turn pydantic's multi-line report into one line that names the file and the field."""
     first = exc.errors()[0]

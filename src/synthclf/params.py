@@ -210,6 +210,15 @@ class TrainParams(_Section):
     encoder: EncoderParams = EncoderParams()
 
 
+class DiversityParams(_Section):
+    # A hub id, a local path, or the packaged default; the paper measured with all-MiniLM-L6-v2.
+    model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    # Real texts each text is compared with for "similarity to real data" (the paper's top 5).
+    top_k: int = Field(default=5, gt=0)
+    # Texts drawn at random from each set before measuring; null measures every text.
+    max_texts: int | None = Field(default=None, ge=2)
+
+
 class Params(_Section):
     tasks: list[str] = Field(min_length=1)
     methods: list[Method] = Field(min_length=1)
@@ -220,6 +229,7 @@ class Params(_Section):
     attributes: AttributesParams = AttributesParams()
     filter: FilterParams
     train: TrainParams
+    diversity: DiversityParams = DiversityParams()
 
 
 def check_method(method: str) -> None:

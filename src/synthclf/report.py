@@ -4,7 +4,7 @@ readable report with figures."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,23 @@ from scipy import stats  # noqa: E402
 from synthclf.filters import REASONS  # noqa: E402
 from synthclf.io import atomic_write  # noqa: E402
 from synthclf.titles import CLASSIFIER_TITLES, SOURCE_TITLES  # noqa: E402
+
+DIVERSITY_TITLES = {
+    "remote_clique": "Remote-Clique",
+    "chamfer": "Chamfer",
+    "similarity_to_real": "Similarity to real",
+    "distinct_1": "distinct-1",
+    "distinct_2": "distinct-2",
+}
+# What each figure of the diversity table means, in the report's words.
+DIVERSITY_NOTES = [
+    "**Remote-Clique**: the mean cosine distance between two texts of the set; higher means more varied.",
+    "**Chamfer**: the mean cosine distance from a text to its nearest other text; near 0 means near-duplicates.",
+    "**Similarity to real**: the mean of each text's top-k cosine similarities to the real training texts "
+    "(k = `diversity.top_k`, 5 as in the paper; for real data, to the *other* real texts); higher means closer to real data.",
+    "**distinct-n**: unique word n-grams over all n-grams of the set; lower means repeated wording, and it "
+    "falls as a set grows, so compare sets of similar size.",
+]
 
 
 def _finite_or_none(x: float) -> float | None:
@@ -37,8 +54,10 @@ def build_summary(
     evals: Mapping[str, Mapping[str, Mapping[str, Mapping[str, Any]]]],
     methods: Sequence[str],
     classifiers: Sequence[str],
+    diversity: Mapping[str, Mapping[str, Mapping[str, Any]]],
 ) -> dict[str, Any]:
-    """``evals[task][source][classifier]`` holds the scores of ``evaluation.score``."""
+    """``evals[task][source][classifier]`` holds the scores of ``evaluation.score``;
+    ``diversity[task][source]`` the figures of ``diversity.describe_set``."""
     tasks: dict[str, Any] = {}
     for task, by_source in evals.items():
         scores = {
@@ -52,7 +71,7 @@ def build_summary(
             }
             for method in methods
         }
-        tasks[task] = {"subjectivity": subjectivity[task], "scores": scores, "gap": gap}
+        tasks[task] = {"subjectivity": subjectivity[task], "scores": scores, "gap": gap, "diversity": diversity[task]}
     ordered = sorted(tasks)
     correlations = {
         method: {
@@ -74,6 +93,15 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}"
 
 
+def _fraction(x: float | None) -> str:
+    return "–" if x is None else f"{x:.3f}"
+
+
+def _by_subjectivity(tasks: Mapping[str, Any]) -> list[str]:
+    """Task names from the most objective to the most subjective, as the paper orders them."""
+    return sorted(tasks, key=lambda t: (tasks[t]["subjectivity"], t))
+
+
 def scores_table(summary: Mapping[str, Any], methods: Sequence[str], classifier: str) -> str:
     """The paper's Table 1 layout: task, subjectivity, then Macro-F1 / accuracy per training source."""
     sources = ["real", *methods]
@@ -81,7 +109,7 @@ def scores_table(summary: Mapping[str, Any], methods: Sequence[str], classifier:
     rule = "|---|---|" + "---:|---:|" * len(sources)
     rows = []
     tasks = summary["tasks"]
-    for task in sorted(tasks, key=lambda t: (tasks[t]["subjectivity"], t)):
+    for task in _by_subjectivity(tasks):
         cells = []
         for source in sources:
             s = tasks[task]["scores"][source][classifier]
@@ -90,21 +118,56 @@ def scores_table(summary: Mapping[str, Any], methods: Sequence[str], classifier:
     return "\n".join([head, rule, *rows])
 
 
-def plot_scores(summary: Mapping[str, Any], methods: Sequence[str], classifier: str, path: Path) -> None:
+def diversity_table(summary: Mapping[str, Any], methods: Sequence[str]) -> str:
+    """One row per task x training source: the figures of ``diversity.describe_set``."""
+    head = "| Task | Source | Texts | " + " | ".join(DIVERSITY_TITLES.values()) + " |"
+    rule = "|---|---|---:|" + "---:|" * len(DIVERSITY_TITLES)
+    rows = []
     tasks = summary["tasks"]
-    names = sorted(tasks, key=lambda t: (tasks[t]["subjectivity"], t))
-    sources = ["real", *methods]
+    for task in _by_subjectivity(tasks):
+        for source in ["real", *methods]:
+            figures = tasks[task]["diversity"][source]
+            cells = [str(figures["n"]), *(_fraction(figures[key]) for key in DIVERSITY_TITLES)]
+            rows.append(f"| {task} | {SOURCE_TITLES.get(source, source)} | " + " | ".join(cells) + " |")
+    return "\n".join([head, rule, *rows])
+
+
+def _grouped_bars(
+    ax: Any, tasks: Mapping[str, Any], sources: Sequence[str], value: Callable[[str, str], float | None]
+) -> None:
+    """One group of bars per task (most objective first), one bar per source; None leaves a gap."""
+    names = _by_subjectivity(tasks)
     width = 0.8 / len(sources)
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(names)), 4))
     for i, source in enumerate(sources):
-        values = [100 * tasks[t]["scores"][source][classifier]["macro_f1"] for t in names]
-        ax.bar([x + i * width for x in range(len(names))], values, width, label=SOURCE_TITLES.get(source, source))
+        values = [value(t, source) for t in names]
+        heights = [math.nan if v is None else v for v in values]
+        ax.bar([x + i * width for x in range(len(names))], heights, width, label=SOURCE_TITLES.get(source, source))
     ax.set_xticks([x + width * (len(sources) - 1) / 2 for x in range(len(names))])
     ax.set_xticklabels([f"{t}\n{_stars(tasks[t]['subjectivity'])}" for t in names], fontsize=8)
+
+
+def plot_scores(summary: Mapping[str, Any], methods: Sequence[str], classifier: str, path: Path) -> None:
+    tasks = summary["tasks"]
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(tasks)), 4))
+    _grouped_bars(ax, tasks, ["real", *methods], lambda t, s: 100 * tasks[t]["scores"][s][classifier]["macro_f1"])
     ax.set_ylabel("Macro-F1 on real test data (%)")
     ax.set_ylim(0, 100)
     ax.set_title(f"Trained on real vs synthetic data ({CLASSIFIER_TITLES.get(classifier, classifier)})")
     ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+def plot_diversity(summary: Mapping[str, Any], methods: Sequence[str], path: Path) -> None:
+    """Remote-Clique, Chamfer distance and similarity to real data, one panel each, per task and source."""
+    tasks = summary["tasks"]
+    keys = ("remote_clique", "chamfer", "similarity_to_real")
+    fig, axes = plt.subplots(len(keys), 1, figsize=(max(6, 1.6 * len(tasks)), 2.4 * len(keys)), sharex=True)
+    for ax, key in zip(axes, keys):
+        _grouped_bars(ax, tasks, ["real", *methods], lambda t, s: tasks[t]["diversity"][s][key])
+        ax.set_ylabel(DIVERSITY_TITLES[key], fontsize=9)
+    axes[0].set_title("Diversity of each training set, and its closeness to the real one")
+    # Below the last panel, where no bar can hide it.
+    axes[-1].legend(fontsize=8, ncol=len(methods) + 1, loc="upper center", bbox_to_anchor=(0.5, -0.3))
     _save(fig, path)
 
 
@@ -196,6 +259,10 @@ def render_report(
             f"![Accuracy by agreement]({figures['agreement']})",
             "",
         ]
+    lines += ["## Diversity and closeness to real data", "", diversity_table(summary, methods), ""]
+    lines += [f"- {note}" for note in DIVERSITY_NOTES] + [""]
+    if "diversity" in figures:
+        lines += [f"![Diversity and similarity to real data]({figures['diversity']})", ""]
     lines += [
         "## The synthetic data",
         "",

@@ -17,6 +17,9 @@ import yaml
 from synthclf.errors import SynthclfError, describe_validation_error
 
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
+# Read once at import: os.umask can only be read by setting it, which is not thread-safe later on.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 @contextmanager
@@ -34,6 +37,8 @@ def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        # mkstemp makes the file private (0600); outputs get the usual permissions, as open() gives.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -266,8 +266,9 @@ def render_report(
     lines += [
         "## The synthetic data",
         "",
-        "| Task | Method | Requested | Generated | Kept after filtering | Removed (empty / short / long / duplicate / test copy / near-duplicate) | Balance | Tokens in / out | Cost (USD) | Cache hits | Wall (s) |",
-        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+        f"| Task | Method | Requested | Generated | Kept after filtering | Removed ({' / '.join(r.replace('_', ' ') for r in REASONS)}) "
+        "| Label issues flagged (cleanlab / LLM judge) | Balance | Tokens in / out | Cost (USD) | Cache hits | Wall (s) |",
+        "|---|---|---:|---:|---:|---|---|---:|---:|---:|---:|---:|",
     ]
     for key in sorted(generation):
         g, f = generation[key], filtering.get(key, {})
@@ -275,9 +276,11 @@ def render_report(
         r = f.get("removed", {})
         removed = " / ".join(str(r.get(reason, 0)) for reason in REASONS)
         balance = f"{f['balance']:.2f}" if "balance" in f else "–"
+        checked = f.get("label_check", {})
+        flagged = " / ".join("–" if checked.get(k) is None else str(checked[k]) for k in ("cleanlab_flagged", "llm_judge_flagged"))
         lines.append(
             f"| {task} | {SOURCE_TITLES.get(method, method)} | {g.get('wanted', '–')} | {g.get('n', '–')} | {f.get('kept', '–')} | "
-            f"{removed} | {balance} | {g.get('tokens_in', 0)} / {g.get('tokens_out', 0)} | {g.get('cost_usd', 0.0):.4f} | "
+            f"{removed} | {flagged} | {balance} | {g.get('tokens_in', 0)} / {g.get('tokens_out', 0)} | {g.get('cost_usd', 0.0):.4f} | "
             f"{g.get('cache_hits', 0)} | {g.get('wall_s', 0.0):.0f} |"
         )
     lines += ["", "## Task subjectivity levels", ""]

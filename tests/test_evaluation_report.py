@@ -1,3 +1,4 @@
+import itertools
 import math
 
 import pytest
@@ -30,12 +31,15 @@ def test_accuracy_by_agreement_uses_items_at_or_above_gamma():
     assert curve["1.0"] == {"n": 1, "accuracy": 1.0}
 
 
-def test_correlation_equals_scipy_and_handles_degenerate_input():
+def test_correlation_equals_scipy_with_an_exact_permutation_p_value_and_handles_degenerate_input():
     levels, gaps = [1, 2, 3, 4, 5], [0.01, 0.05, 0.03, 0.2, 0.4]
-    expected = stats.spearmanr(levels, gaps)
     got = correlation(levels, gaps)
-    assert got["spearman_rho"] == pytest.approx(expected.statistic)
-    assert got["p_value"] == pytest.approx(expected.pvalue)
+    assert got["spearman_rho"] == pytest.approx(stats.spearmanr(levels, gaps).statistic)
+    # Exact two-sided p: the share of the 120 pairings whose |rho| reaches the observed one.
+    rhos = [stats.spearmanr(levels, perm).statistic for perm in itertools.permutations(gaps)]
+    assert got["p_value"] == pytest.approx(sum(abs(r) >= abs(got["spearman_rho"]) - 1e-12 for r in rhos) / 120)
+    # A perfect ranking of 4 tasks: only it and its reverse reach |rho| = 1, so p = 2/24.
+    assert correlation([1, 2, 3, 5], [0.4, 0.3, 0.2, 0.1])["p_value"] == pytest.approx(2 / 24)
     assert correlation([1, 1, 1], [0.1, 0.2, 0.3])["spearman_rho"] is None
     assert correlation([1, 2], [0.1, 0.2])["spearman_rho"] is None
 

@@ -58,6 +58,9 @@ def test_repro_produces_every_task_and_source(tiny_repo):
             assert records and all(r["method"] == method and r["text"] for r in records)
             gen = json.loads((repo / "metrics" / "generate" / f"{task}-{method}.json").read_text())
             assert gen["requests"] > 0 and gen["tokens_out"] > 0
+            # The tiny profile runs both label checks, the judge through the real embedded server.
+            checked = json.loads((repo / "metrics" / "filter" / f"{task}-{method}.json").read_text())["label_check"]
+            assert isinstance(checked["llm_judge_flagged"], int) and "cleanlab_flagged" in checked
     for task in params["tasks"]:
         diversity = json.loads((repo / "metrics" / "diversity" / f"{task}.json").read_text())
         assert set(diversity) == {"real", *params["methods"]}
@@ -110,7 +113,7 @@ def test_clone_pulls_everything_and_runs_nothing(teammate_clone, tiny_repo):
         for method in params["methods"]:
             path = Path("data") / "synthetic" / task / f"{method}.jsonl"
             assert (clone / path).read_bytes() == (repo / path).read_bytes()
-        assert (clone / "models" / task / "real" / "encoder" / "info.json").is_file()
+        assert (clone / "models" / task / "real" / params["train"]["classifiers"][0] / "info.json").is_file()
 
     out = run(["dvc", "repro"], clone, env)
     assert "Running stage" not in out and "Data and pipelines are up to date." in out

@@ -5,7 +5,10 @@ from pathlib import Path
 
 import pydantic
 import pytest
+import yaml
 
+from synthclf.errors import SynthclfError
+from synthclf.params import load_params
 from synthclf.tasks import HFSource, LocalSource, PyPISource, available_tasks, load_task
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,3 +111,13 @@ def test_hf_test_split_may_be_none_and_other_labels_is_checked():
     assert LocalSource(kind="local", path="p").other_labels == "error"
     with pytest.raises(pydantic.ValidationError):
         LocalSource(kind="local", path="p", other_labels="keep")
+
+
+def test_a_key_with_a_line_break_is_reported_on_one_line(tmp_path):
+    params = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
+    params["seed\n"] = 1
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params), encoding="utf-8")
+    with pytest.raises(SynthclfError) as err:
+        load_params(path)
+    assert "\n" not in str(err.value) and "field 'seed\\n'" in str(err.value)

@@ -25,7 +25,10 @@ VALID_PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
 VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
                       max_leaves=6)
-PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomize: the same documents on every run, so CI fails for a change and never for a lucky draw;
+# a defect found another way gets its own test (see test_tasks.py for keys with line breaks).
+PROPERTY = settings(max_examples=100, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def paths(value: Any, prefix: tuple = ()) -> list[tuple]:

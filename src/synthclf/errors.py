@@ -13,7 +13,9 @@ def first_line(exc: BaseException) -> str:
 def describe_validation_error(where: str, exc: "pydantic.ValidationError") -> SynthclfError:  # noqa: F821
     """Turn pydantic's multi-line report into one line that names the file and the field."""
     first = exc.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    # A key may hold a line break or other control characters (YAML allows them): escape them, so
+    # the message stays one line and shows the key as it really is.
+    field = ".".join(str(part) for part in first["loc"]).encode("unicode_escape").decode("ascii") or "(top level)"
     value = first.get("input")
     shown = "" if isinstance(value, (dict, list)) or value is None else f" (got {value!r})"
     more = len(exc.errors()) - 1

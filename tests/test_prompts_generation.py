@@ -58,7 +58,7 @@ def test_diversity_prompt_every_n_outputs_in_an_ongoing_chat():
     for i in range(5):
         messages = conv.next_messages()
         asked.append(messages[-1]["content"])
-        conv.record_reply(messages, f"out {i}")
+        conv.record_reply(f"out {i}")
     assert [a == DIVERSITY_PROMPT for a in asked] == [False, False, True, False, True]
     final = conv.next_messages()
     # The chat goes on: the model sees all it wrote so far, after the context prompt.
@@ -70,7 +70,7 @@ def test_history_window_keeps_the_first_request_naming_the_label():
     conv = Conversation(TASK, "positive", diversity_every=100, history_turns=1, rng=random.Random(0))
     for i in range(4):
         messages = conv.next_messages()
-        conv.record_reply(messages, f"out {i}")
+        conv.record_reply(f"out {i}")
     messages = conv.next_messages()
     assistant = [m["content"] for m in messages if m["role"] == "assistant"]
     assert assistant == ["out 0", "out 3"]
@@ -81,13 +81,28 @@ def test_few_shot_shows_fresh_examples_of_the_label_with_the_imitation_instructi
     examples = [f"real positive example {i}" for i in range(10)]
     conv = Conversation(TASK, "positive", diversity_every=100, history_turns=2, rng=random.Random(1), examples=examples, k=3)
     first = conv.next_messages()[-1]["content"]
-    conv.record_reply(conv.next_messages(), "x")
+    conv.next_messages()
+    conv.record_reply("x")
     second = conv.next_messages()[-1]["content"]
     for request in (first, second):
         shown = [e for e in examples if e in request]
         assert len(shown) == 3
         assert "do not copy them" in request
     assert first != second
+
+
+def test_few_shot_history_keeps_the_requests_and_outputs_but_not_old_examples():
+    examples = [f"real positive example {i}" for i in range(10)]
+    conv = Conversation(TASK, "positive", diversity_every=2, history_turns=2, rng=random.Random(2), examples=examples, k=3)
+    for i in range(3):
+        conv.next_messages()
+        conv.record_reply(f"out {i}")
+    messages = conv.next_messages()
+    earlier = messages[1:-1]
+    assert [m["content"] for m in earlier if m["role"] == "assistant"] == ["out 0", "out 1", "out 2"]
+    assert [m["content"] for m in earlier if m["role"] == "user"][2] == DIVERSITY_PROMPT
+    assert not any(e in m["content"] for m in earlier for e in examples)
+    assert sum(e in messages[-1]["content"] for e in examples) == 3
 
 
 def test_plan_chats_spreads_quota_exactly():

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from synthclf.errors import SynthclfError
+from synthclf.filters import QUOTES
 from synthclf.generation import ChatModel, request_seed
 from synthclf.llm import BadResponse
 from synthclf.methods import AttributedPrompts
@@ -17,9 +18,9 @@ from synthclf.tasks import Task
 
 # An item is a short name or phrase; a longer line is prose around the list, not part of it.
 MAX_ITEM_WORDS = 12
+# Unlike synthetic texts, lists of attributes may be lettered ("a) formal").
 _LIST_MARK = re.compile(r"^\s*(?:\d{1,3}[.)]|[-*\u2022]|[a-z][.)])\s+", re.IGNORECASE)
 _CHATTER = re.compile(r"^(?:sure|certainly|of course|okay|ok|here|below|these|i hope|let me)\b", re.IGNORECASE)
-_QUOTES = "\"'\u201c\u201d\u2018\u2019`"
 
 
 def parse_list(text: str) -> list[str]:
@@ -32,7 +33,7 @@ def parse_list(text: str) -> list[str]:
     for line in lines:
         if line.rstrip().endswith(":") or _CHATTER.match(line.strip()):
             continue
-        item = _LIST_MARK.sub("", line).strip().strip(_QUOTES).rstrip(".;,").strip().strip(_QUOTES)
+        item = _LIST_MARK.sub("", line).strip().strip(QUOTES).rstrip(".;,").strip().strip(QUOTES)
         # "Subtopic: football" -> the value, when the model repeats the dimension's name.
         item = item.split(":", 1)[1].strip() if ":" in item else item
         if item and len(item.split()) <= MAX_ITEM_WORDS and item.lower() not in {i.lower() for i in items}:

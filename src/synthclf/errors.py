@@ -10,6 +10,13 @@ def first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
+def dvc_error(stderr: str) -> str:
+    """The line of a failed DVC command's stderr that says what went wrong."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line.removeprefix("ERROR:").strip() for line in lines if line.startswith("ERROR:")]
+    return (errors or lines or ["no message"])[-1]
+
+
 def describe_validation_error(where: str, exc: "pydantic.ValidationError") -> SynthclfError:  # noqa: F821
     """Turn pydantic's multi-line report into one line that names the file and the field."""
     first = exc.errors()[0]

@@ -20,7 +20,7 @@ _INTERJECTION = re.compile(r"^\s*(?:sure|certainly|of course|absolutely)\s*[,!.]
 _INLINE_LEAD = re.compile(r"^\s*(?:here(?:'s| is| are)|below is)\b[^:\n]{0,100}:\s*", re.IGNORECASE)
 _HEADING = re.compile(r"^\s*(?:#+\s*)?(?:\*\*)?(?:title|headline|review|tweet|text|example|article)\s*\d*\s*:(?:\*\*)?\s*", re.IGNORECASE)
 _LIST_MARK = re.compile(r"^\s*(?:\d{1,3}[.)]|[-*\u2022])\s+")
-_QUOTES = "\"'\u201c\u201d\u2018\u2019`"
+QUOTES = "\"'\u201c\u201d\u2018\u2019`"
 _CLOSING = re.compile(r"\n\s*(?:i hope|let me know|feel free|note:)[^\n]*$", re.IGNORECASE)
 REASONS = ("empty", "too_short", "too_long", "duplicate", "contaminated", "near_duplicate", "label_issue")
 # Given the records that survived every other filter: which to drop for a wrong label, and a report.
@@ -36,7 +36,7 @@ def normalize(text: str) -> str:
     lines = [_LIST_MARK.sub("", _HEADING.sub("", line)) for line in text.split("\n")]
     text = " ".join(line.strip() for line in lines if line.strip())
     text = text.replace("**", "")
-    while len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES:
+    while len(text) >= 2 and text[0] in QUOTES and text[-1] in QUOTES:
         text = text[1:-1].strip()
     return re.sub(r"\s+", " ", text).strip()
 

@@ -62,7 +62,7 @@ class RequestStream(Protocol):
 
     def next_messages(self) -> list[dict[str, str]]: ...
 
-    def record_reply(self, messages: list[dict[str, str]], reply: str) -> None: ...
+    def record_reply(self, reply: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ async def _run_chat(
         if text is None:
             failures += 1
             continue
-        conversation.record_reply(messages, text)
+        conversation.record_reply(text)
         records.append(
             {
                 "text": text,

@@ -57,7 +57,7 @@ class AttributedRequests:
         request = self.template.format(generation=generation_prompt(self.task, self.label), attributes=drawn)
         return [{"role": "system", "content": self.task.prompts.context}, {"role": "user", "content": request.strip()}]
 
-    def record_reply(self, messages: list[Message], reply: str) -> None:
+    def record_reply(self, reply: str) -> None:
         """Requests are independent: nothing carries over."""
 
 
@@ -81,5 +81,5 @@ class GroundedRequests:
         )
         return [{"role": "system", "content": self.task.prompts.context}, {"role": "user", "content": request.strip()}]
 
-    def record_reply(self, messages: list[Message], reply: str) -> None:
+    def record_reply(self, reply: str) -> None:
         """Requests are independent: nothing carries over."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from synthclf.cli import exit_on_user_error
-from synthclf.errors import SynthclfError
+from synthclf.errors import SynthclfError, dvc_error
 from synthclf.titles import CLASSIFIER_TITLES, SOURCE_TITLES
 
 SUMMARY = "metrics/summary.json"
@@ -36,17 +36,11 @@ def dvc_metrics_diff(a_rev: str | None, b_rev: str | None, repo: Path | None = N
     cmd = [sys.executable, "-m", "dvc", "metrics", "diff", *revs, "--json", "--all", "--targets", SUMMARY]
     proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise SynthclfError(f"dvc metrics diff {' '.join(revs)} failed: {_last_error_line(proc.stderr)}")
+        raise SynthclfError(f"dvc metrics diff {' '.join(revs)} failed: {dvc_error(proc.stderr)}")
     try:
         return json.loads(proc.stdout or "{}")
     except json.JSONDecodeError:
         raise SynthclfError(f"dvc metrics diff printed no JSON: {proc.stdout[:200]!r}") from None
-
-
-def _last_error_line(stderr: str) -> str:
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    errors = [line.removeprefix("ERROR:").strip() for line in lines if line.startswith("ERROR:")]
-    return (errors or lines or ["no message"])[-1]
 
 
 def summary_changes(diff: Mapping[str, Any]) -> dict[tuple[str, ...], Change]:

@@ -50,7 +50,9 @@ class Conversation:
     sees what it already wrote (the last ``history_turns`` exchanges, to stay inside its context).
 
     With ``examples`` (the label's real training texts) it is the few-shot variant: ``k`` of them,
-    drawn afresh for every request, precede the request.
+    drawn afresh for every request, precede the request. Earlier turns are kept without their
+    examples: the model needs its own outputs to vary from them, while old examples would only
+    treble the prompt (and the time to read it) and give the model more text to copy.
     """
 
     task: Task
@@ -62,11 +64,12 @@ class Conversation:
     k: int = 0
     outputs: int = 0
     _history: list[Message] = field(default_factory=list)
+    _asked: str = ""
 
     def next_messages(self) -> list[Message]:
         """The messages of the next request (the conversation so far plus the new user turn)."""
         ask_for_diversity = self.outputs > 0 and self.outputs % self.diversity_every == 0
-        request = DIVERSITY_PROMPT if ask_for_diversity else generation_prompt(self.task, self.label)
+        request = self._asked = DIVERSITY_PROMPT if ask_for_diversity else generation_prompt(self.task, self.label)
         if self.examples:
             shown = self.rng.sample(list(self.examples), min(self.k, len(self.examples)))
             request = few_shot_block(self.label, shown) + "\n\n" + request
@@ -79,10 +82,7 @@ class Conversation:
             opening.extend(recent)
         return opening + [{"role": "user", "content": request}]
 
-    def record_reply(self, messages: list[Message], reply: str) -> None:
-        """The model answered the last request of ``messages``: the chat goes on from there."""
-        if not self._history:
-            self._history = [messages[-1], {"role": "assistant", "content": reply}]
-        else:
-            self._history.extend([messages[-1], {"role": "assistant", "content": reply}])
+    def record_reply(self, reply: str) -> None:
+        """The model answered the last request: the chat goes on from there."""
+        self._history.extend([{"role": "user", "content": self._asked}, {"role": "assistant", "content": reply}])
         self.outputs += 1

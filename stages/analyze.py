@@ -37,7 +37,9 @@ def main(args):
     generation = {f"{t}/{m}": read_json(Path("metrics/generate") / f"{t}-{m}.json") for t, m in keys}
     filtering = {f"{t}/{m}": read_json(Path("metrics/filter") / f"{t}-{m}.json") for t, m in keys}
     notes = {n: t.subjectivity_note for n, t in tasks.items()}
-    report = render_report(summary, params.methods, classifiers, generation, filtering, figures, notes)
+    estimated = read_json(Path("metrics/subjectivity.json"))
+    summary["estimated_subjectivity"] = {t: estimated["tasks"][t]["estimated_level"] for t in tasks if t in estimated["tasks"]}
+    report = render_report(summary, params.methods, classifiers, generation, filtering, figures, notes, estimated)
     write_json("metrics/summary.json", summary)
     with atomic_write("reports/report.md") as fh:
         fh.write(report)

@@ -39,7 +39,8 @@ class ListModel:
         self.prompts.append(prompt)
         if self.silent_on in prompt:
             return None
-        answer = "1. Tone\n2. Audience\n3. Era" if "other ways" in prompt else f"1. first {index}\n2. second {index}\n3. third {index}"
+        # Small models often start by repeating the instruction.
+        answer = "1. Other ways in which they can differ\n2. Tone\n3. Audience" if "other ways" in prompt else f"1. first {index}\n2. second {index}\n3. third {index}"
         return parse(answer) if parse else answer
 
 

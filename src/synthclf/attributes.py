@@ -47,10 +47,17 @@ def _some_item(content: str) -> str:
     return content
 
 
+def _echoes(item: str, prompt: str) -> bool:
+    """Small models repeat the instruction ("a list of 1 more ways ..."): an item of several words
+    that the prompt itself contains is not an answer."""
+    return len(item.split()) >= 3 and item.lower() in prompt.lower()
+
+
 async def _ask_list(llm: ChatModel, prompt: str, seed: int, index: int, most: int) -> list[str]:
     messages = [{"role": "user", "content": prompt.strip()}]
     content = await llm.complete(messages, seed=request_seed(seed, index), index=index, parse=_some_item)
-    return parse_list(content)[:most] if content is not None else []
+    items = parse_list(content) if content is not None else []
+    return [item for item in items if not _echoes(item, prompt)][:most]
 
 
 def propose_attributes(task: Task, llm: ChatModel, params: AttributesParams, prompts: AttributedPrompts, seed: int) -> dict[str, Any]:

@@ -58,7 +58,8 @@ def _number(value: Any) -> float | None:
 def render_comment(changes: Mapping[tuple[str, ...], Change], old_label: str, new_label: str) -> str:
     """Markdown: one scores-and-gap table per classifier, then the subjectivity correlation."""
     tasks = _tasks_by_subjectivity(changes)
-    score_keys = [key for key in changes if len(key) == 6 and key[0] == "tasks" and key[2] in ("scores", "gap")]
+    score_keys = [key for key in changes
+                  if len(key) == 6 and key[0] == "tasks" and key[2] in ("scores", "gap") and key[5] in SCORES]
     classifiers = _ordered(key[4] for key in score_keys)
     moved = sum(1 for key in score_keys if changes[key][0] != changes[key][1])
     lines = [

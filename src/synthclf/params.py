@@ -219,6 +219,17 @@ class DiversityParams(_Section):
     max_texts: int | None = Field(default=None, ge=2)
 
 
+class SubjectivityParams(_Section):
+    """The estimated subjectivity: the LLM compares every ordered pair of tasks."""
+
+    # The tasks compared; null = every file in tasks/. The paper's tasks among them fix the scale.
+    tasks: list[str] | None = Field(default=None, min_length=2)
+    # How often each ordered pair is asked (with different seeds); both orders are always asked.
+    repeats: int = Field(default=1, gt=0)
+    # "A" or "B" is one token; the room beyond lets a chatty answer name its letter.
+    max_tokens: int = Field(default=16, gt=0)
+
+
 class Params(_Section):
     tasks: list[str] = Field(min_length=1)
     methods: list[Method] = Field(min_length=1)
@@ -230,6 +241,7 @@ class Params(_Section):
     filter: FilterParams
     train: TrainParams
     diversity: DiversityParams = DiversityParams()
+    subjectivity: SubjectivityParams = SubjectivityParams()
 
 
 def check_method(method: str) -> None:

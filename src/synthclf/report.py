@@ -4,7 +4,7 @@ readable report with figures."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +12,8 @@ import matplotlib
 
 matplotlib.use("Agg")  # stages run headless
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from scipy import stats  # noqa: E402
 
+from synthclf.correlations import correlation  # noqa: E402
 from synthclf.filters import REASONS  # noqa: E402
 from synthclf.io import atomic_write  # noqa: E402
 from synthclf.titles import CLASSIFIER_TITLES, SOURCE_TITLES  # noqa: E402
@@ -37,32 +36,6 @@ DIVERSITY_NOTES = [
 ]
 
 
-def _finite_or_none(x: float) -> float | None:
-    return None if x is None or math.isnan(x) else float(x)
-
-
-# Up to this many tasks the p-value enumerates every pairing (8! = 40,320); beyond, it samples them.
-EXACT_UP_TO = 8
-
-
-def _rho(x: Sequence[float], y: Sequence[float]) -> float:
-    return stats.spearmanr(x, y).statistic
-
-
-def correlation(levels: Sequence[float], gaps: Sequence[float]) -> dict[str, Any]:
-    """Spearman's rho of subjectivity level against the real-minus-synthetic gap, with a two-sided
-    permutation p-value: with a handful of tasks scipy's t-approximation is far off (it gives p = 0
-    for a perfect ranking of 4 tasks, where the exact p is 2/24)."""
-    n = len(levels)
-    if n < 3 or len(set(levels)) < 2 or len(set(gaps)) < 2:
-        return {"spearman_rho": None, "p_value": None, "n_tasks": n}
-    test = stats.permutation_test(
-        (list(levels), list(gaps)), _rho, permutation_type="pairings", vectorized=False,
-        n_resamples=math.inf if n <= EXACT_UP_TO else 9999, rng=np.random.default_rng(0),
-    )
-    return {"spearman_rho": _finite_or_none(test.statistic), "p_value": _finite_or_none(test.pvalue), "n_tasks": n}
-
-
 def build_summary(
     subjectivity: Mapping[str, int],
     evals: Mapping[str, Mapping[str, Mapping[str, Mapping[str, Any]]]],
@@ -78,13 +51,7 @@ def build_summary(
             source: {clf: {k: by_source[source][clf][k] for k in ("macro_f1", "accuracy")} for clf in classifiers}
             for source in ["real", *methods]
         }
-        gap = {
-            method: {
-                clf: {k: scores["real"][clf][k] - scores[method][clf][k] for k in ("macro_f1", "accuracy")}
-                for clf in classifiers
-            }
-            for method in methods
-        }
+        gap = {method: {clf: _gap(scores["real"][clf], scores[method][clf]) for clf in classifiers} for method in methods}
         tasks[task] = {"subjectivity": subjectivity[task], "scores": scores, "gap": gap, "diversity": diversity[task]}
     ordered = sorted(tasks)
     correlations = {
@@ -99,12 +66,28 @@ def build_summary(
     return {"tasks": tasks, "subjectivity_vs_gap": correlations}
 
 
+def _gap(real: Mapping[str, float], synthetic: Mapping[str, float]) -> dict[str, float | None]:
+    """Real minus synthetic in points, and the Macro-F1 gap as a share of the real score (the part
+    of what real data achieves that synthetic data loses)."""
+    gap: dict[str, float | None] = {k: real[k] - synthetic[k] for k in ("macro_f1", "accuracy")}
+    gap["macro_f1_relative"] = gap["macro_f1"] / real["macro_f1"] if real["macro_f1"] else None
+    return gap
+
+
 def _stars(level: int) -> str:
     return "★" * level + "☆" * (5 - level)
 
 
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}"
+
+
+def _signed(x: float | None) -> str:
+    return "–" if x is None else f"{x:+.2f}"
+
+
+def _p(x: float | None) -> str:
+    return "–" if x is None else f"{x:.2f}"
 
 
 def _fraction(x: float | None) -> str:
@@ -130,6 +113,21 @@ def scores_table(summary: Mapping[str, Any], methods: Sequence[str], classifier:
             cells += [_pct(s["macro_f1"]), _pct(s["accuracy"])]
         rows.append(f"| {task} | {_stars(tasks[task]['subjectivity'])} | " + " | ".join(cells) + " |")
     return "\n".join([head, rule, *rows])
+
+
+def gap_table(summary: Mapping[str, Any], methods: Sequence[str], classifier: str) -> str:
+    """Real minus synthetic Macro-F1 per task and method, in points and as a share of the real score."""
+    head = "| Task | Subjectivity | " + " | ".join(f"{SOURCE_TITLES.get(m, m)} gap (relative)" for m in methods) + " |"
+    rows = [head, "|---|---|" + "---:|" * len(methods)]
+    tasks = summary["tasks"]
+    for task in _by_subjectivity(tasks):
+        cells = []
+        for method in methods:
+            g = tasks[task]["gap"][method][classifier]
+            relative = "–" if g.get("macro_f1_relative") is None else f"{100 * g['macro_f1_relative']:.0f}%"
+            cells.append(f"{100 * g['macro_f1']:+.1f} ({relative})")
+        rows.append(f"| {task} | {_stars(tasks[task]['subjectivity'])} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
 
 
 def diversity_table(summary: Mapping[str, Any], methods: Sequence[str]) -> str:
@@ -237,9 +235,10 @@ def render_report(
     filtering: Mapping[str, Mapping[str, Any]],
     figures: Mapping[str, str],
     subjectivity_notes: Mapping[str, str],
+    estimated: Mapping[str, Any] | None = None,
 ) -> str:
     """``generation`` and ``filtering`` map "<task>/<method>" to the stage metrics; ``figures`` maps
-    a figure's role to its path relative to the report."""
+    a figure's role to its path relative to the report; ``estimated`` is the subjectivity stage's output."""
     models = sorted({g.get("model", "?") for g in generation.values()})
     lines = [
         "# synthclf report: real vs LLM-generated training data",
@@ -252,13 +251,26 @@ def render_report(
         lines += [f"## Scores, {CLASSIFIER_TITLES.get(clf, clf)}", "", scores_table(summary, methods, clf), ""]
         if f"scores-{clf}" in figures:
             lines += [f"![Macro-F1 per task]({figures[f'scores-{clf}']})", ""]
-    lines += ["## Does the gap grow with subjectivity?", "", "| Method | Classifier | Spearman ρ (subjectivity vs F1 gap) | p | tasks |", "|---|---|---:|---:|---:|"]
+    primary = "encoder" if "encoder" in classifiers else classifiers[0]
+    lines += [
+        "## Does the gap grow with subjectivity?",
+        "",
+        f"Macro-F1 lost by training on synthetic instead of real data ({CLASSIFIER_TITLES.get(primary, primary)}; points, "
+        "and in brackets the share of the real-data score):",
+        "",
+        gap_table(summary, methods, primary),
+        "",
+        "| Method | Classifier | Spearman ρ (subjectivity vs F1 gap) | p | 95% bootstrap interval | Kendall τ | p | tasks |",
+        "|---|---|---:|---:|---|---:|---:|---:|",
+    ]
     for method in methods:
         for clf in classifiers:
             c = summary["subjectivity_vs_gap"][method][clf]
-            rho = "–" if c["spearman_rho"] is None else f"{c['spearman_rho']:+.2f}"
-            p = "–" if c["p_value"] is None else f"{c['p_value']:.2f}"
-            lines.append(f"| {SOURCE_TITLES.get(method, method)} | {clf} | {rho} | {p} | {c['n_tasks']} |")
+            ci = "–" if c.get("rho_ci95") is None else f"[{c['rho_ci95'][0]:+.2f}, {c['rho_ci95'][1]:+.2f}]"
+            lines.append(
+                f"| {SOURCE_TITLES.get(method, method)} | {clf} | {_signed(c['spearman_rho'])} | {_p(c['p_value'])} | {ci} "
+                f"| {_signed(c.get('kendall_tau'))} | {_p(c.get('kendall_p'))} | {c['n_tasks']} |"
+            )
     lines.append("")
     if "gap" in figures:
         lines += [f"![Gap against subjectivity]({figures['gap']})", ""]
@@ -301,4 +313,34 @@ def render_report(
     for task in sorted(subjectivity_notes):
         lines.append(f"- **{task}** ({_stars(summary['tasks'][task]['subjectivity'])}): {subjectivity_notes[task]}")
     lines.append("")
+    if estimated:
+        lines += estimated_subjectivity_section(estimated, summary["tasks"])
     return "\n".join(lines)
+
+
+def estimated_subjectivity_section(estimated: Mapping[str, Any], run_tasks: Collection[str]) -> list[str]:
+    """The LLM's Bradley-Terry estimate beside the catalogued levels (``metrics/subjectivity.json``)."""
+    agreement = estimated["vs_known_levels"]
+    reference = estimated["reference_tasks"]
+    consistency = estimated.get("position_consistency")
+    lines = [
+        "## Estimated subjectivity",
+        "",
+        f"The LLM ({estimated.get('model', '?')}) compared every ordered pair of {len(estimated['tasks'])} tasks "
+        f"(\"which task is more objective?\"; {estimated['answered']} of {estimated['comparisons']} answered"
+        + ("" if consistency is None else f", the same answer in both orders for {100 * consistency:.0f}% of pairs")
+        + "). A Bradley-Terry model turns the outcomes into strengths, placed on the 1-5 scale by a line "
+        f"fitted to the levels of the paper's {len(reference)} tasks among them. Against those levels the estimate "
+        f"ranks with Spearman ρ = {_signed(agreement['spearman_rho'])} (p = {_p(agreement['p_value'])}) and "
+        f"Kendall τ = {_signed(agreement.get('kendall_tau'))} (p = {_p(agreement.get('kendall_p'))}).",
+        "",
+        "| Task | Level used | Basis | Estimated level | Bradley-Terry strength | Comparisons won |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    rows = estimated["tasks"]
+    for task in sorted(rows, key=lambda t: (rows[t]["estimated_level"], t)):
+        r = rows[task]
+        name = f"**{task}**" if task in run_tasks else task
+        lines.append(f"| {name} | {_stars(r['level'])} | {r['basis']} | {r['estimated_level']:.1f} | {r['strength']:+.2f} | {r['wins']} |")
+    lines += ["", "Tasks of this run are in bold. A level far from the estimate is worth a second look.", ""]
+    return lines

@@ -1,0 +1,31 @@
+"""subjectivity: estimate every catalogued task's subjectivity as the paper did, from pairwise
+"which task is more objective?" judgements (here by the LLM) and a Bradley-Terry model
+-> metrics/subjectivity.json"""
+
+from synthclf.cli import run_stage
+from synthclf.io import write_json
+from synthclf.llm import open_llm
+from synthclf.params import load_params
+from synthclf.subjectivity import comparisons, estimate, judge_pairs
+from synthclf.tasks import available_tasks, load_task
+
+
+def main(args):
+    params = load_params()
+    tasks = {name: load_task(name) for name in params.subjectivity.tasks or available_tasks()}
+    # The paper's own tasks (levels from the paper or reconstructed from it) anchor the 1-5 scale.
+    reference = sorted(t for t, task in tasks.items() if task.subjectivity_basis != "analogy")
+    pairs = comparisons(sorted(tasks), params.subjectivity.repeats)
+    sampling = params.generate.sampling.model_copy(update={"max_tokens": params.subjectivity.max_tokens})
+    with open_llm(params.llm, sampling, progress_total=len(pairs), progress_desc="subjectivity") as llm:
+        choices = judge_pairs(tasks, pairs, llm, params.seed)
+        result = {"model": llm.model_id, **estimate(tasks, pairs, choices, reference)}
+    write_json("metrics/subjectivity.json", result)
+    agreement = result["vs_known_levels"]["spearman_rho"]
+    shown = "–" if agreement is None else f"{agreement:+.2f}"
+    print(f"subjectivity: {result['answered']} of {result['comparisons']} comparisons answered; "
+          f"Spearman rho of estimated vs known levels over {len(reference)} paper tasks: {shown}")
+
+
+if __name__ == "__main__":
+    run_stage(__doc__, main)

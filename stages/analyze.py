@@ -6,7 +6,16 @@ from pathlib import Path
 from synthclf.cli import run_stage
 from synthclf.io import atomic_write, read_json, write_json
 from synthclf.params import load_params
-from synthclf.report import build_summary, plot_agreement, plot_diversity, plot_gap, plot_scores, render_report
+from synthclf.report import (
+    build_summary,
+    curve_classifier,
+    plot_agreement,
+    plot_diversity,
+    plot_gap,
+    plot_learning_curves,
+    plot_scores,
+    render_report,
+)
 from synthclf.tasks import load_task
 
 FIGURES = Path("reports/figures")
@@ -19,7 +28,8 @@ def main(args):
     diversity = {name: read_json(Path("metrics/diversity") / f"{name}.json") for name in tasks}
     classifiers = params.train.classifiers
     subjectivity = {n: t.subjectivity for n, t in tasks.items()}
-    summary = build_summary(subjectivity, evals, params.methods, classifiers, diversity)
+    curves = {name: read_json(Path("metrics/learning_curve") / f"{name}.json") for name in tasks}
+    summary = build_summary(subjectivity, evals, params.methods, classifiers, diversity, curves)
 
     figures = {}
     for clf in classifiers:
@@ -28,6 +38,9 @@ def main(args):
     primary = "encoder" if "encoder" in classifiers else classifiers[0]
     plot_gap(summary, params.methods, primary, FIGURES / "gap_vs_subjectivity.png")
     figures["gap"] = "figures/gap_vs_subjectivity.png"
+    curved = curve_classifier(summary, classifiers)
+    if curved and plot_learning_curves(summary, params.methods, curved, FIGURES / "learning_curves.png"):
+        figures["learning_curve"] = "figures/learning_curves.png"
     plot_diversity(summary, params.methods, FIGURES / "diversity.png")
     figures["diversity"] = "figures/diversity.png"
     if plot_agreement(evals, params.methods, primary, FIGURES / "accuracy_by_agreement.png"):

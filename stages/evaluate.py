@@ -1,11 +1,12 @@
 """evaluate: every model of one task on the task's real test set -> metrics/eval/<task>.json
-(Macro-F1, accuracy, per-class F1, and accuracy by annotator agreement where the data has it)"""
+(Macro-F1, accuracy, per-class F1, and accuracy by annotator agreement where the data has it;
+mean and standard deviation over the seeds the encoder was trained with)"""
 
 from pathlib import Path
 
-from synthclf.classifiers import load_classifier
+from synthclf.classifiers import load_classifier, model_dirs
 from synthclf.cli import run_stage
-from synthclf.evaluation import score
+from synthclf.evaluation import combine_seeds, score
 from synthclf.io import read_examples, write_json
 from synthclf.params import load_params
 from synthclf.tasks import load_task
@@ -21,9 +22,13 @@ def main(args):
     results: dict = {}
     for source in ["real", *params.methods]:
         for kind in params.train.classifiers:
-            predicted = load_classifier(Path("models") / task.name / source / kind).predict(texts)
-            results.setdefault(source, {})[kind] = score(gold, predicted, list(task.labels), agreement)
-            print(f"{task.name}/{source}/{kind}: macro-F1 {results[source][kind]['macro_f1']:.3f}")
+            by_seed = {
+                seed: score(gold, load_classifier(path).predict(texts), list(task.labels), agreement)
+                for seed, path in model_dirs(Path("models") / task.name / source, kind, params.train.seeds).items()
+            }
+            results.setdefault(source, {})[kind] = combined = combine_seeds(by_seed)
+            spread = f" +- {combined['macro_f1_std']:.3f} over {len(by_seed)} seeds" if len(by_seed) > 1 else ""
+            print(f"{task.name}/{source}/{kind}: macro-F1 {combined['macro_f1']:.3f}{spread}")
     write_json(Path("metrics/eval") / f"{task.name}.json", results)
 
 

@@ -1,9 +1,10 @@
 """train: the same classifiers, with the same hyperparameters, on one training source of one task:
-real data, or the filtered synthetic data of a method -> models/<task>/<source>/<classifier>/"""
+real data, or the filtered synthetic data of a method -> models/<task>/<source>/<classifier>/
+(the encoder once per seed in train.seeds, under seed-<seed>/)"""
 
 from pathlib import Path
 
-from synthclf.classifiers import check_training_data, train_classifier
+from synthclf.classifiers import check_training_data, model_dirs, train_classifier
 from synthclf.cli import run_stage
 from synthclf.errors import SynthclfError
 from synthclf.io import read_examples
@@ -30,9 +31,10 @@ def main(args):
     except SynthclfError as exc:  # say which file holds data no classifier can learn from
         raise SynthclfError(f"{path}: {exc}") from None
     for kind in params.train.classifiers:
-        out = Path("models") / task.name / args.source / kind
-        info = train_classifier(kind, texts, labels, list(task.labels), params.train, params.seed, out)
-        print(f"{task.name}/{args.source}/{kind}: trained on {len(texts)} examples in {info.get('train_seconds', 0):.0f} s")
+        for seed, out in model_dirs(Path("models") / task.name / args.source, kind, params.train.seeds).items():
+            info = train_classifier(kind, texts, labels, list(task.labels), params.train, seed, out)
+            held_out = f", {info['validation_size']} held out, best epoch {info['best_epoch']}" if info.get("validation_size") else ""
+            print(f"{out}: trained on {len(texts)} examples{held_out} in {info.get('train_seconds', 0):.0f} s")
 
 
 if __name__ == "__main__":

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthclf.classifiers import load_classifier, train_classifier
+from synthclf.classifiers import load_classifier, train_classifier, validation_split
 from synthclf.errors import SynthclfError
-from synthclf.params import EncoderParams, TfidfParams, TrainParams
+from synthclf.params import EarlyStoppingParams, EncoderParams, TfidfParams, TrainParams
 
 SPORTS = [
     "The striker scored twice in the final match",
@@ -53,7 +53,7 @@ HELD_OUT = [
 TFIDF = TrainParams(classifiers=["tfidf_lr"], tfidf_lr=TfidfParams(C=10.0, ngram_max=2))
 ENCODER = TrainParams(
     classifiers=["encoder"],
-    encoder=EncoderParams(epochs=4, batch_size=8, learning_rate=2e-4, max_length=32),
+    encoder=EncoderParams(epochs=4, batch_size=8, learning_rate=2e-4, max_length=32, early_stopping=None),
 )
 
 
@@ -165,3 +165,25 @@ def test_encoder_fine_tunes_saves_loads_and_is_deterministic(tmp_path: Path) -> 
     again = train_classifier("encoder", TEXTS, LABELS, LABEL_NAMES, ENCODER, 0, tmp_path / "b")
     assert again["train_loss"] == info["train_loss"]
     np.testing.assert_allclose(load_classifier(tmp_path / "b").predict_proba(texts), proba, atol=1e-6)
+
+
+def test_validation_split_is_stratified_from_the_training_source_or_none_when_too_small() -> None:
+    train_rows, val_rows = validation_split(LABELS, 0.25, seed=0)
+    assert len(val_rows) == 10 and sorted(train_rows + val_rows) == list(range(40))
+    assert sorted(LABELS[i] for i in val_rows) == ["cooking"] * 5 + ["sports"] * 5
+    assert validation_split(LABELS, 0.25, seed=1) != (train_rows, val_rows)
+    # One example of a label cannot be both trained on and held out; 3 examples leave no room.
+    assert validation_split(["a", "a", "a", "b"], 0.25, seed=0) is None
+    assert validation_split(["a", "b", "a"], 0.4, seed=0) is None
+
+
+def test_encoder_early_stopping_keeps_the_best_epoch_on_held_out_training_data(tmp_path: Path) -> None:
+    params = ENCODER.model_copy(update={"encoder": ENCODER.encoder.model_copy(
+        update={"epochs": 6, "learning_rate": 1e-3, "early_stopping": EarlyStoppingParams(validation_fraction=0.25, patience=1)})})
+    info = train_classifier("encoder", TEXTS, LABELS, LABEL_NAMES, params, 0, tmp_path / "m")
+    losses = info["validation_losses"]
+    assert info["validation_size"] == 10 and 1 <= len(losses) <= 6
+    assert info["best_epoch"] == 1 + losses.index(min(losses))
+    if len(losses) < 6:  # it stopped early: the epoch after the best did not improve on it
+        assert losses[info["best_epoch"]] >= min(losses)
+    assert load_classifier(tmp_path / "m").predict([t for t, _ in HELD_OUT]) == [label for _, label in HELD_OUT]

@@ -19,11 +19,11 @@ def chat(text: str) -> list[dict[str, str]]:
 
 
 def run_all(params: LLMParams, items: list[str], seed: int = 7, sampling: Sampling | None = None,
-            parse: Any = None) -> tuple[list[str | None], dict[str, float]]:
+            parse: Any = None, cut_ok: bool = False) -> tuple[list[str | None], dict[str, float]]:
     """Complete every item in one run; return the answers and the run's usage."""
     with open_llm(params, sampling or Sampling(), progress_total=len(items)) as llm:
         async def main() -> list[str | None]:
-            return await asyncio.gather(*(llm.complete(chat(text), seed=seed, index=i, parse=parse)
+            return await asyncio.gather(*(llm.complete(chat(text), seed=seed, index=i, parse=parse, cut_ok=cut_ok)
                                           for i, text in enumerate(items)))
         answers = asyncio.run(main())
     return answers, llm.usage.as_dict()
@@ -85,6 +85,13 @@ def test_unusable_answer_is_retried_with_a_new_seed(server: FakeOpenAIServer, tm
     assert answers == [expected("hello", seed=seeds[2])]
     assert usage["bad_responses"] == 2
     assert usage["failures"] == 0
+
+
+def test_a_judge_may_read_an_answer_cut_at_max_tokens(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    server.fail("length", times=1)
+    answers, usage = run_all(fake_llm_params(server, tmp_path), ["verdict"], cut_ok=True)
+    assert server.count == 1 and usage["bad_responses"] == 0
+    assert answers == [expected("verdict")[:10]]  # what came before the cut
 
 
 def test_unusable_answers_end_in_none_not_an_exception(server: FakeOpenAIServer, tmp_path: Path) -> None:

@@ -8,7 +8,15 @@ from toy_task import TOY_TASK
 
 from synthclf.llm import BadResponse
 from synthclf.report import estimated_subjectivity_section
-from synthclf.subjectivity import bradley_terry, comparisons, estimate, judge_pairs, parse_choice, to_levels
+from synthclf.subjectivity import (
+    bradley_terry,
+    comparisons,
+    describe,
+    estimate,
+    judge_pairs,
+    parse_choice,
+    to_levels,
+)
 from synthclf.tasks import Task
 
 
@@ -38,6 +46,11 @@ def test_parse_choice(answer, choice):
 def test_parse_choice_refuses_answers_without_a_letter(answer):
     with pytest.raises(BadResponse):
         parse_choice(answer)
+
+
+def test_the_judge_sees_title_first_sentence_and_labels():
+    task = make_task("long", 2).model_copy(update={"description": "Sorts news. It has 4 classes!\nMore detail here."})
+    assert describe(task) == "Long. Sorts news. Labels: pos, neg."
 
 
 def test_comparisons_ask_every_ordered_pair():
@@ -82,7 +95,7 @@ class AlwaysB:
     def __init__(self):
         self.prompts = []
 
-    async def complete(self, messages, *, seed, index, parse=None):
+    async def complete(self, messages, *, seed, index, parse=None, cut_ok=False):
         self.prompts.append(messages[-1]["content"])
         return parse("B") if parse else "B"
 

@@ -25,6 +25,7 @@ import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,16 @@ def train_classifier(
     return info
 
 
+def model_dirs(root: str | Path, kind: str, seeds: Sequence[int]) -> dict[int, Path]:
+    """Where the models of ``kind`` trained on one source live under ``root``
+    (``models/<task>/<source>``): the encoder once per seed; TF-IDF + LR, which no seed changes,
+    once, under the first seed."""
+    root = Path(root)
+    if kind == "encoder":
+        return {seed: root / kind / f"seed-{seed}" for seed in seeds}
+    return {seeds[0]: root / kind}
+
+
 def load_classifier(out_dir: str | Path) -> Classifier:
     """Load a classifier saved by ``train_classifier``."""
     out_dir = Path(out_dir)
@@ -292,6 +303,23 @@ def _load_pretrained(name: str, label_names: list[str]) -> tuple[Any, Any]:
     return tokenizer, model
 
 
+def validation_split(labels: list[str], fraction: float, seed: int) -> tuple[list[int], list[int]] | None:
+    """Row indices (train, validation), stratified by label, drawn from the training source itself.
+
+    None when the data is too small to hold out at least one example of every label and keep one to
+    train on, as happens with a few synthetic examples per label.
+    """
+    from sklearn.model_selection import train_test_split
+
+    counts = Counter(labels)
+    n_val = math.ceil(len(labels) * fraction)
+    if min(counts.values()) < 2 or n_val < len(counts) or len(labels) - n_val < len(counts):
+        return None
+    rows = list(range(len(labels)))
+    train_rows, val_rows = train_test_split(rows, test_size=n_val, stratify=labels, random_state=seed)
+    return sorted(train_rows), sorted(val_rows)
+
+
 def _fit_encoder(
     texts: list[str],
     labels: list[str],
@@ -302,28 +330,41 @@ def _fit_encoder(
 ) -> dict[str, Any]:
     import torch
     from datasets import Dataset
-    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
+    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
 
     # Seed before the model is built: the new classification head is drawn from the torch RNG.
     set_seed(seed)
     tokenizer, model = _load_pretrained(params.model, label_names)
     label2id = {label: i for i, label in enumerate(label_names)}
-    encoded = tokenizer(texts, truncation=True, max_length=params.max_length)
-    train_set = Dataset.from_dict({**encoded, "labels": [label2id[label] for label in labels]})
+
+    def dataset(rows: list[int]) -> Any:
+        encoded = tokenizer([texts[i] for i in rows], truncation=True, max_length=params.max_length)
+        return Dataset.from_dict({**encoded, "labels": [label2id[labels[i]] for i in rows]})
+
+    stopping = params.early_stopping
+    split = validation_split(labels, stopping.validation_fraction, seed) if stopping else None
+    train_rows, val_rows = split if split else (list(range(len(texts))), [])
 
     with tempfile.TemporaryDirectory(prefix="synthclf-trainer-") as scratch:
+        # With a validation split each epoch ends with an evaluation and a checkpoint in the scratch
+        # directory, so that the best epoch can be restored; without one nothing is written there.
+        per_epoch = "epoch" if val_rows else "no"
         args = TrainingArguments(
-            # Nothing is written there (no checkpoints), but the Trainer wants a directory.
             output_dir=scratch,
             num_train_epochs=params.epochs,
             per_device_train_batch_size=params.batch_size,
+            per_device_eval_batch_size=params.batch_size,
             learning_rate=params.learning_rate,
             weight_decay=params.weight_decay,
             lr_scheduler_type="linear",
             seed=seed,
             data_seed=seed,
-            save_strategy="no",
-            eval_strategy="no",
+            save_strategy=per_epoch,
+            eval_strategy=per_epoch,
+            load_best_model_at_end=bool(val_rows),
+            metric_for_best_model="eval_loss" if val_rows else None,
+            greater_is_better=False if val_rows else None,
+            save_total_limit=2 if val_rows else None,
             logging_strategy="epoch",
             report_to="none",
             disable_tqdm=False,
@@ -332,18 +373,21 @@ def _fit_encoder(
         # Warmup as a step count, computed the way the Trainer counts steps (with the batch it really
         # uses, which spans all visible GPUs): transformers 5 dropped ``warmup_ratio`` and 4.x reads no
         # fractional ``warmup_steps``; an integer suits both.
-        total_steps = math.ceil(params.epochs * math.ceil(len(texts) / args.train_batch_size))
+        total_steps = math.ceil(params.epochs * math.ceil(len(train_rows) / args.train_batch_size))
         args.warmup_steps = math.ceil(total_steps * params.warmup_ratio)
         trainer = Trainer(
             model=model,
             args=args,
-            train_dataset=train_set,
+            train_dataset=dataset(train_rows),
+            eval_dataset=dataset(val_rows) if val_rows else None,
             # Dynamic padding: each batch is padded to its own longest text, not to max_length.
             data_collator=DataCollatorWithPadding(tokenizer),
+            callbacks=[EarlyStoppingCallback(early_stopping_patience=stopping.patience)] if val_rows else None,
         )
         start = time.perf_counter()
         result = trainer.train()
         seconds = time.perf_counter() - start
+        losses = [entry["eval_loss"] for entry in trainer.state.log_history if "eval_loss" in entry]
     trainer.model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     return {
@@ -356,4 +400,8 @@ def _fit_encoder(
         "batch_size": args.train_batch_size,
         "max_length": params.max_length,
         "learning_rate": params.learning_rate,
+        "validation_size": len(val_rows),
+        # Early stopping: the validation loss after each epoch run and the epoch kept (1-based).
+        "validation_losses": [round(loss, 6) for loss in losses],
+        "best_epoch": 1 + losses.index(min(losses)) if losses else None,
     }

@@ -3,7 +3,7 @@ per-class F1 and, where annotators disagreed, accuracy over items with agreement
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,36 @@ def score(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str], a
     if agreement is not None and any(a is not None for a in agreement):
         result["accuracy_by_agreement"] = accuracy_by_agreement(y_true, y_pred, agreement)
     return result
+
+
+def combine_seeds(by_seed: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
+    """The scores of one classifier trained with several seeds: every figure of ``score`` as the mean
+    over seeds, the standard deviation (ddof 1; 0 for one seed) of Macro-F1 and accuracy, and each
+    seed's Macro-F1 and accuracy."""
+    runs = list(by_seed.values())
+
+    def mean(values: Sequence[float | None]) -> float | None:
+        known = [v for v in values if v is not None]
+        return float(np.mean(known)) if known else None
+
+    def spread(key: str) -> float:
+        return float(np.std([r[key] for r in runs], ddof=1)) if len(runs) > 1 else 0.0
+
+    combined: dict[str, Any] = {
+        "n_test": runs[0]["n_test"],
+        "macro_f1": mean([r["macro_f1"] for r in runs]),
+        "accuracy": mean([r["accuracy"] for r in runs]),
+        "macro_f1_std": spread("macro_f1"),
+        "accuracy_std": spread("accuracy"),
+        "per_class_f1": {label: mean([r["per_class_f1"][label] for r in runs]) for label in runs[0]["per_class_f1"]},
+        "seeds": {str(seed): {k: r[k] for k in ("macro_f1", "accuracy")} for seed, r in by_seed.items()},
+    }
+    if "accuracy_by_agreement" in runs[0]:
+        combined["accuracy_by_agreement"] = {
+            gamma: {"n": point["n"], "accuracy": mean([r["accuracy_by_agreement"][gamma]["accuracy"] for r in runs])}
+            for gamma, point in runs[0]["accuracy_by_agreement"].items()
+        }
+    return combined
 
 
 def accuracy_by_agreement(

@@ -24,7 +24,9 @@ class ChatModel(Protocol):
     model_id: str
     last_failure: str | None  # why the latest complete() returned None
 
-    async def complete(self, messages: list[dict[str, str]], *, seed: int, index: int, parse: Any = None) -> str | None: ...
+    async def complete(
+        self, messages: list[dict[str, str]], *, seed: int, index: int, parse: Any = None, cut_ok: bool = False
+    ) -> str | None: ...
 
 
 @dataclass(frozen=True)

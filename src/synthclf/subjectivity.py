@@ -39,9 +39,15 @@ _NAMED = re.compile(r"\btask\s*([AB])\b", re.IGNORECASE)
 _BARE = re.compile(r"^\W*([AB])\b(?!\s+[a-z])")
 
 
+_FIRST_SENTENCE = re.compile(r"^.+?[.!?](?=\s|$)", re.DOTALL)
+
+
 def describe(task: Task) -> str:
-    labels = ", ".join(task.labels)
-    return f"{task.title}. {task.description} Labels: {labels}."
+    """The task as the judge sees it: title, the first sentence of its description, its labels.
+    The rest of a description is detail for people; every token is read 2 x (tasks - 1) times."""
+    match = _FIRST_SENTENCE.match(task.description.strip())
+    first = match.group(0) if match else task.description.strip()
+    return f"{task.title}. {first} Labels: {', '.join(task.labels)}."
 
 
 def parse_choice(answer: str) -> str:
@@ -63,7 +69,8 @@ def judge_pairs(tasks: Mapping[str, Task], pairs: Sequence[tuple[str, str]], llm
     async def ask(i: int, a: str, b: str) -> str | None:
         messages = [{"role": "system", "content": DEFINITION},
                     {"role": "user", "content": QUESTION.format(a=describe(tasks[a]), b=describe(tasks[b]))}]
-        choice = await llm.complete(messages, seed=request_seed(seed, i), index=i, parse=parse_choice)
+        # The letter comes first; what the model adds after it may run past max_tokens.
+        choice = await llm.complete(messages, seed=request_seed(seed, i), index=i, parse=parse_choice, cut_ok=True)
         return None if choice is None else {"A": a, "B": b}[choice]
 
     async def run() -> list[str | None]:

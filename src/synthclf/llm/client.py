@@ -146,25 +146,26 @@ class LLM:
         self._started = time.monotonic()
 
     async def complete(self, messages: Messages, *, seed: int, index: int,
-                       parse: Callable[[str], str] | None = None) -> str | None:
+                       parse: Callable[[str], str] | None = None, cut_ok: bool = False) -> str | None:
         """The (parsed) content of one chat completion, or None if no usable answer could be had.
 
         ``index`` tells apart requests that are otherwise identical (the n-th sample of one prompt).
         ``parse`` may raise :class:`BadResponse`; empty, truncated (finish_reason "length") and
-        refused answers are rejected before it. Each rejected answer is retried up to
+        refused answers are rejected before it, truncated ones only unless ``cut_ok`` (for a judge
+        whose verdict is in the first words, however long the model goes on). Each rejected answer is retried up to
         ``llm.bad_response_retries`` times with a new seed (the same seed would repeat it).
         Raises :class:`SynthclfError` only for problems no retry can fix (key rejected, model not
         found, quota exhausted, server down).
         """
         try:
-            return await self._complete(messages, seed, index, parse)
+            return await self._complete(messages, seed, index, parse, cut_ok)
         finally:
             self.usage.wall_s = time.monotonic() - self._started
             self._bar.set_postfix(cached=self.usage.cache_hits, failed=self.usage.failures, refresh=False)
             self._bar.update(1)
 
     async def _complete(self, messages: Messages, seed: int, index: int,
-                        parse: Callable[[str], str] | None) -> str | None:
+                        parse: Callable[[str], str] | None, cut_ok: bool) -> str | None:
         for attempt in range(self._params.bad_response_retries + 1):
             key = request_key(self._identity, messages, self._sampling, seed, index, attempt)
             response = self._cache.get(key)
@@ -178,7 +179,7 @@ class LLM:
                 # Committed before anything else can go wrong: this answer is never paid for twice.
                 self._cache.put(key, response)
                 self._account(response)
-            reason = _unusable(response)
+            reason = _unusable(response, cut_ok)
             if reason is None:
                 assert response.content is not None  # _unusable rejects None
                 if parse is None:
@@ -334,10 +335,10 @@ def attempt_seed(seed: int, attempt: int) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF  # llama.cpp takes 32-bit seeds
 
 
-def _unusable(response: CachedResponse) -> str | None:
+def _unusable(response: CachedResponse, cut_ok: bool = False) -> str | None:
     if response.refusal:
         return "refused"
-    if response.finish_reason == "length":
+    if response.finish_reason == "length" and not cut_ok:
         return "truncated at max_tokens"
     if response.finish_reason == "content_filter":
         return "withheld by the content filter"

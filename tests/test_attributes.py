@@ -39,8 +39,9 @@ class ListModel:
         self.prompts.append(prompt)
         if self.silent_on in prompt:
             return None
-        # Small models often start by repeating the instruction.
-        answer = "1. Other ways in which they can differ\n2. Tone\n3. Audience" if "other ways" in prompt else f"1. first {index}\n2. second {index}\n3. third {index}"
+        # Small models often repeat the instruction, or drift into a sentence, before the answer.
+        dimensions = "1. Other ways in which they can differ\n2. The numbering of your text is wrong\n3. Tone\n4. Audience"
+        answer = dimensions if "other ways" in prompt else f"1. first {index}\n2. second {index}\n3. third {index}"
         return parse(answer) if parse else answer
 
 

@@ -18,6 +18,7 @@ from synthclf.tasks import Task
 
 # An item is a short name or phrase; a longer line is prose around the list, not part of it.
 MAX_ITEM_WORDS = 12
+MAX_DIMENSION_WORDS = 3
 # Unlike synthetic texts, lists of attributes may be lettered ("a) formal").
 _LIST_MARK = re.compile(r"^\s*(?:\d{1,3}[.)]|[-*\u2022]|[a-z][.)])\s+", re.IGNORECASE)
 _CHATTER = re.compile(r"^(?:sure|certainly|of course|okay|ok|here|below|these|i hope|let me)\b", re.IGNORECASE)
@@ -73,7 +74,9 @@ def propose_attributes(task: Task, llm: ChatModel, params: AttributesParams, pro
             prompt = prompts.dimensions.format(context=task.prompts.context, count=params.proposed_dimensions)
             known = {d.lower() for d in dimensions}
             proposed = await _ask_list(llm, prompt, seed, index=0, most=params.proposed_dimensions + len(known))
-            dimensions += [d.lower() for d in proposed if d.lower() not in known][: params.proposed_dimensions]
+            # The prompt asks for one or two words; a longer item is a sentence the model drifted into.
+            named = [d.lower() for d in proposed if d.lower() not in known and len(d.split()) <= MAX_DIMENSION_WORDS]
+            dimensions += named[: params.proposed_dimensions]
         cells = [(label, dimension) for label in task.labels for dimension in dimensions]
         answers = await asyncio.gather(
             *(

@@ -93,8 +93,15 @@ def test_summary_and_report_say_what_synthetic_data_is_worth():
     said = verdicts(summary, methods, "enc")
     assert said[0].startswith("- **news** (★☆☆☆☆): real data 90.0, the best synthetic set (Few-shot) 85.0, 5.0 points lower, "
                               "worth about 283 real examples; synthetic data comes close")
-    assert "humor" in said[1] and "does as well as real data" in said[1]
+    assert "humor" in said[1] and said[1].endswith("does as well as real data here.")
     text = render_report(summary, methods, ["enc"], {}, {}, {}, {"news": "why", "humor": "why"})
     assert "mean ± standard deviation over 3 seeds" in text
     assert "| news | ★☆☆☆☆ | 90.0 ± 1.0 | 90.0 ± 1.0 | 65.0 ± 2.0 |" in text
     assert "## How many real examples is the synthetic data worth?" in text
+
+
+def test_verdict_warns_when_the_real_data_classifier_learnt_little():
+    evals = {"sitcom": {"real": _eval(0.41), "zero_shot": _eval(0.42)}}
+    summary = build_summary({"sitcom": 5}, evals, ["zero_shot"], ["enc"], {"sitcom": {}})
+    (said,) = verdicts(summary, ["zero_shot"], "enc")
+    assert said.endswith("does as well as real data here (but the real-data classifier itself scores only 41.0: little to lose).")

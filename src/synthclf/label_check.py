@@ -11,10 +11,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from cleanlab.filter import find_label_issues
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import cohen_kappa_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from synthclf.generation import ChatModel, request_seed
 from synthclf.llm import BadResponse
@@ -32,6 +28,11 @@ MAX_FOLDS = 5
 def cleanlab_flags(embeddings: np.ndarray, labels: Sequence[str], label_names: Sequence[str], seed: int) -> list[bool] | None:
     """True for each text whose given label cleanlab finds likely wrong; None when some label has
     fewer than two examples (no cross-validation possible)."""
+    # Imported here: cleanlab and scikit-learn take seconds to load, and the check is off by default.
+    from cleanlab.filter import find_label_issues
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
     y = np.array([label_names.index(label) for label in labels])
     counts = np.bincount(y, minlength=len(label_names))
     present = counts[counts > 0]
@@ -79,6 +80,8 @@ def judge_labels(task: Task, texts: Sequence[str], llm: ChatModel, seed: int) ->
 
 def agreement(cleanlab: Sequence[bool], judge: Sequence[bool]) -> dict[str, Any]:
     """How often the two checks flag the same texts: raw agreement and Cohen's kappa."""
+    from sklearn.metrics import cohen_kappa_score
+
     a, b = np.array(cleanlab), np.array(judge)
     kappa = cohen_kappa_score(a, b) if len(set(a) | set(b)) > 1 else None
     return {

@@ -263,6 +263,9 @@ def _save(fig: Any, path: Path) -> None:
     plt.close(fig)
 
 
+# Below this Macro-F1 the real-data classifier has learnt little (a two-class majority guess scores
+# about 0.4), so a small gap says more about the task than about the synthetic data.
+WEAK_REAL_F1 = 0.5
 WORTH_SIGNS = {"about": "≈", "fewer than": "<", "at least": "≥"}
 
 
@@ -327,6 +330,8 @@ def verdicts(summary: Mapping[str, Any], methods: Sequence[str], classifier: str
             judgement = "synthetic data comes close: usable where real data is scarce or costly"
         else:
             judgement = "real data is clearly better: use synthetic data to add to it, not to replace it"
+        if real < WEAK_REAL_F1:
+            judgement += f" (but the real-data classifier itself scores only {_pct(real)}: little to lose)"
         worth = t.get("worth_real_examples", {}).get(best, {}).get(curved)
         to = "" if curved == classifier else f" to {CLASSIFIER_TITLES.get(curved, curved)}"
         worth_text = "" if worth is None else f", worth {worth['relation']} {worth['real_examples']} real examples{to}"

@@ -45,6 +45,9 @@ def main(args):
     figures["diversity"] = "figures/diversity.png"
     if plot_agreement(evals, params.methods, primary, FIGURES / "accuracy_by_agreement.png"):
         figures["agreement"] = "figures/accuracy_by_agreement.png"
+    proxy_path = FIGURES / "accuracy_by_proxy_agreement.png"
+    if plot_agreement(evals, params.methods, primary, proxy_path, curve_key="accuracy_by_proxy_agreement"):
+        figures["proxy_agreement"] = f"figures/{proxy_path.name}"
 
     keys = [(t, m) for t in tasks for m in params.methods]
     generation = {f"{t}/{m}": read_json(Path("metrics/generate") / f"{t}-{m}.json") for t, m in keys}
@@ -52,7 +55,9 @@ def main(args):
     notes = {n: t.subjectivity_note for n, t in tasks.items()}
     estimated = read_json(Path("metrics/subjectivity.json"))
     summary["estimated_subjectivity"] = {t: estimated["tasks"][t]["estimated_level"] for t in tasks if t in estimated["tasks"]}
-    report = render_report(summary, params.methods, classifiers, generation, filtering, figures, notes, estimated)
+    proxies = {t: read_json(Path("metrics/agreement_proxy") / f"{t}.json") for t in tasks}
+    summary["agreement_proxy"] = proxies = {t: p for t, p in proxies.items() if p["enabled"]}
+    report = render_report(summary, params.methods, classifiers, generation, filtering, figures, notes, estimated, proxies)
     write_json("metrics/summary.json", summary)
     with atomic_write("reports/report.md") as fh:
         fh.write(report)

@@ -1,6 +1,7 @@
 """attributes: the first step of attribute-conditioned generation (AttrPrompt): the LLM names the
 dimensions along which the task's texts vary and proposes values of each for every label
--> data/attributes/<task>.json, a small file kept in git so it can be reviewed"""
+-> data/attributes/<task>.json, a small file kept in git so it can be reviewed. Without the attributed
+method in params.yaml's methods the file only says so: no LLM time is spent on attributes no one uses."""
 
 from pathlib import Path
 
@@ -16,6 +17,10 @@ from synthclf.tasks import load_task
 def main(args):
     params = load_params()
     task = load_task(args.task)
+    if "attributed" not in params.methods:
+        write_json(Path("data/attributes") / f"{task.name}.json", {"skipped": "the attributed method is not in methods"})
+        print(f"{task.name}: no attributes proposed (the attributed method is not in methods)")
+        return
     prompts = load_method_prompts()
     requests = 1 + len(task.labels) * (len(params.attributes.dimensions) + params.attributes.proposed_dimensions)
     sampling = params.generate.sampling.model_copy(update={"max_tokens": params.attributes.max_tokens})

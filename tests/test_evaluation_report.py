@@ -32,6 +32,14 @@ def test_accuracy_by_agreement_uses_items_at_or_above_gamma():
     assert curve["1.0"] == {"n": 1, "accuracy": 1.0}
 
 
+def test_the_llm_label_proxy_gets_its_own_curve_beside_the_annotators():
+    gold, pred = ["a", "a", "b", "b"], ["a", "b", "b", "a"]
+    s = score(gold, pred, ["a", "b"], agreement=[None] * 4, proxy_agreement=[1.0, 0.6, None, 0.8])
+    assert "accuracy_by_agreement" not in s
+    assert s["accuracy_by_proxy_agreement"]["0.6"] == {"n": 3, "accuracy": pytest.approx(1 / 3)}
+    assert s["accuracy_by_proxy_agreement"]["1.0"] == {"n": 1, "accuracy": 1.0}
+
+
 @pytest.mark.parametrize(
     ("levels", "key", "p_key", "scipy_statistic"),
     [([1, 2, 3, 4, 5], "spearman_rho", "p_value", stats.spearmanr),

@@ -71,7 +71,20 @@ def test_repro_produces_every_task_and_source(tiny_repo):
         assert 0 < real["similarity_to_real"] <= 1 + 1e-9 and 0 < real["distinct_2"] <= 1
         for method in params["methods"]:
             assert diversity[method]["n"] == 0 or abs(diversity[method]["similarity_to_real"]) <= 1 + 1e-9
+    # movie_snippets gets the LLM-label proxy, checked against VADER's raters; seinfeld_humor does not.
+    proxy = json.loads((repo / "metrics" / "agreement_proxy" / "movie_snippets.json").read_text())
+    wanted = params["agreement_proxy"]
+    assert proxy["items"] == wanted["max_items"] and proxy["samples"] == wanted["samples"]
+    assert proxy["vs_annotators"]["n"] <= proxy["items_with_proxy"] <= proxy["items"]
+    rows = [json.loads(line) for line in (repo / "data" / "agreement_proxy" / "movie_snippets.jsonl").open()]
+    assert len(rows) == wanted["max_items"] and all(len(r["labels"]) == wanted["samples"] for r in rows)
+    assert json.loads((repo / "metrics" / "agreement_proxy" / "seinfeld_humor.json").read_text()) == {"enabled": False}
+    evaluated = json.loads((repo / "metrics" / "eval" / "movie_snippets.json").read_text())["real"]["tfidf_lr"]
+    if proxy["items_with_proxy"]:
+        assert sum(p["n"] for p in evaluated["accuracy_by_proxy_agreement"].values()) > 0
+    assert set(summary["agreement_proxy"]) == {"movie_snippets"}
     report = (repo / "reports" / "report.md").read_text()
+    assert "## Instance level without annotators" in report
     assert "| Task | Subjectivity |" in report
     assert "| Task | Source | Texts | Remote-Clique |" in report
     assert (repo / "reports" / "figures" / "gap_vs_subjectivity.png").stat().st_size > 1000

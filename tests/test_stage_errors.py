@@ -27,6 +27,7 @@ STAGE_ARGS = {
     "generate": ["toy", "zero_shot"],
     "filter": ["toy", "zero_shot"],
     "train": ["toy", "real"],
+    "agreement_proxy": ["toy"],
     "evaluate": ["toy"],
     "analyze": [],
 }
@@ -172,6 +173,9 @@ CASES = {
         ("data/filtered/toy/zero_shot.jsonl: record 2: label 'maybe' is not one of pos, neg",), ["toy", "zero_shot"]),
     "training data empty": Case("train", lambda p: write_jsonl(p / "data/filtered/toy/few_shot.jsonl", []),
                                 ("data/filtered/toy/few_shot.jsonl: training set is empty",), ["toy", "few_shot"]),
+    "agreement proxy for an unknown task": Case(
+        "agreement_proxy", lambda p: set_param(p, "agreement_proxy.tasks", ["toy", "nope"]),
+        ("params.yaml: agreement_proxy.tasks: no task file tasks/nope.yaml",)),
     "test data missing": Case("evaluate", lambda p: None, ("data/real/toy/test.jsonl: file not found",)),
     "evaluation metrics missing": Case("analyze", lambda p: None, ("metrics/eval/toy.json: file not found",)),
     # The LLM.
@@ -222,3 +226,14 @@ def test_failed_prepare_keeps_the_previous_outputs(project: Path) -> None:
     write_csv(project / "real-data" / "test.csv", [["good", "pos"], ["meh", "maybe"]])
     assert_one_line_error(run_stage(project, "prepare", "toy"), "test.csv:3: label 'maybe'")
     assert snapshot(project / "data") == before
+
+
+def test_attributes_are_skipped_without_the_attributed_method(project: Path) -> None:
+    # No LLM is configured that could answer: a request would fail the stage.
+    set_param(project, "methods", ["zero_shot"])
+    set_param(project, "llm", {"backend": "openai-compatible", "model": "m", "base_url": f"http://127.0.0.1:{closed_port()}/v1",
+                               "max_retries": 0, "timeout_s": 2})
+    proc = run_stage(project, "attributes", "toy")
+    assert proc.returncode == 0, proc.stderr
+    written = json.loads((project / "data" / "attributes" / "toy.json").read_text())
+    assert written == {"skipped": "the attributed method is not in methods"}

@@ -1,5 +1,6 @@
 """Scoring a classifier on the real test set, as in the paper: Macro-F1 and accuracy, plus
-per-class F1 and, where annotators disagreed, accuracy over items with agreement >= gamma."""
+per-class F1 and, where annotators disagreed, accuracy over items with agreement >= gamma (and the
+same over the agreement of sampled LLM labels, where the agreement_proxy stage measured it)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,17 @@ from sklearn.metrics import accuracy_score, f1_score
 AGREEMENT_GRID = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
-def score(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str], agreement: Sequence[float | None] | None = None) -> dict[str, Any]:
+# Curves over agreement thresholds: annotators' agreement, and the LLM-label proxy.
+AGREEMENT_CURVES = ("accuracy_by_agreement", "accuracy_by_proxy_agreement")
+
+
+def score(
+    y_true: Sequence[str],
+    y_pred: Sequence[str],
+    labels: Sequence[str],
+    agreement: Sequence[float | None] | None = None,
+    proxy_agreement: Sequence[float | None] | None = None,
+) -> dict[str, Any]:
     labels = list(labels)
     per_class = f1_score(y_true, y_pred, labels=labels, average=None, zero_division=0)
     result: dict[str, Any] = {
@@ -21,8 +32,9 @@ def score(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str], a
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "per_class_f1": {label: float(f) for label, f in zip(labels, per_class)},
     }
-    if agreement is not None and any(a is not None for a in agreement):
-        result["accuracy_by_agreement"] = accuracy_by_agreement(y_true, y_pred, agreement)
+    for key, values in zip(AGREEMENT_CURVES, (agreement, proxy_agreement)):
+        if values is not None and any(a is not None for a in values):
+            result[key] = accuracy_by_agreement(y_true, y_pred, values)
     return result
 
 
@@ -48,11 +60,12 @@ def combine_seeds(by_seed: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
         "per_class_f1": {label: mean([r["per_class_f1"][label] for r in runs]) for label in runs[0]["per_class_f1"]},
         "seeds": {str(seed): {k: r[k] for k in ("macro_f1", "accuracy")} for seed, r in by_seed.items()},
     }
-    if "accuracy_by_agreement" in runs[0]:
-        combined["accuracy_by_agreement"] = {
-            gamma: {"n": point["n"], "accuracy": mean([r["accuracy_by_agreement"][gamma]["accuracy"] for r in runs])}
-            for gamma, point in runs[0]["accuracy_by_agreement"].items()
-        }
+    for key in AGREEMENT_CURVES:
+        if key in runs[0]:
+            combined[key] = {
+                gamma: {"n": point["n"], "accuracy": mean([r[key][gamma]["accuracy"] for r in runs])}
+                for gamma, point in runs[0][key].items()
+            }
     return combined
 
 

@@ -256,6 +256,19 @@ class SubjectivityParams(_Section):
     max_tokens: int = Field(default=16, gt=0)
 
 
+class AgreementProxyParams(_Section):
+    """Instance-level subjectivity where the test data has no annotator ratings: the agreement of
+    ``samples`` LLM labels per test text, checked against real raters where a task has them."""
+
+    # Tasks (of those run) whose test texts get the proxy; movie_snippets validates it on VADER's raters.
+    tasks: list[str] = []
+    samples: int = Field(default=5, ge=2)
+    # Test texts labelled, drawn at random; null labels every one.
+    max_items: int | None = Field(default=100, ge=3)
+    # A label name is a few tokens; the room beyond lets a chatty answer name it.
+    max_tokens: int = Field(default=48, gt=0)
+
+
 class Params(_Section):
     tasks: list[str] = Field(min_length=1)
     methods: list[Method] = Field(min_length=1)
@@ -268,6 +281,7 @@ class Params(_Section):
     train: TrainParams
     diversity: DiversityParams = DiversityParams()
     subjectivity: SubjectivityParams = SubjectivityParams()
+    agreement_proxy: AgreementProxyParams = AgreementProxyParams()
 
 
 def check_method(method: str) -> None:

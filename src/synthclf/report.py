@@ -118,7 +118,9 @@ def _signed(x: float | None) -> str:
 
 
 def _p(x: float | None) -> str:
-    return "–" if x is None else f"{x:.2f}"
+    if x is None:
+        return "–"
+    return f"{x:.2f}" if x >= 0.01 else f"{x:.0e}"
 
 
 def _fraction(x: float | None) -> str:
@@ -232,18 +234,22 @@ def plot_gap(summary: Mapping[str, Any], methods: Sequence[str], classifier: str
     _save(fig, path)
 
 
-def plot_agreement(evals: Mapping[str, Any], methods: Sequence[str], classifier: str, path: Path) -> bool:
-    """Accuracy over test items with annotator agreement >= gamma (the paper's Fig. 2); False if no task has agreement."""
-    tasks = [t for t in sorted(evals) if "accuracy_by_agreement" in evals[t]["real"][classifier]]
+def plot_agreement(
+    evals: Mapping[str, Any], methods: Sequence[str], classifier: str, path: Path, curve_key: str = "accuracy_by_agreement"
+) -> bool:
+    """Accuracy over test items with agreement >= gamma (the paper's Fig. 2), by the annotators'
+    agreement or (``curve_key`` accuracy_by_proxy_agreement) the LLM-label proxy; False if no task has it."""
+    tasks = [t for t in sorted(evals) if curve_key in evals[t]["real"][classifier]]
     if not tasks:
         return False
+    who = "LLM labels'" if curve_key == "accuracy_by_proxy_agreement" else "annotator"
     fig, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.5), squeeze=False)
     for ax, task in zip(axes[0], tasks):
         for source in ["real", *methods]:
-            curve = evals[task][source][classifier]["accuracy_by_agreement"]
+            curve = evals[task][source][classifier][curve_key]
             points = [(float(g), 100 * c["accuracy"]) for g, c in curve.items() if c["accuracy"] is not None]
             ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=SOURCE_TITLES.get(source, source))
-        _finish_panel(ax, task, "agreement threshold γ", "accuracy (%)")
+        _finish_panel(ax, task, f"{who} agreement threshold γ", "accuracy (%)")
     _save(fig, path)
     return True
 
@@ -352,9 +358,11 @@ def render_report(
     figures: Mapping[str, str],
     subjectivity_notes: Mapping[str, str],
     estimated: Mapping[str, Any] | None = None,
+    proxies: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
     """``generation`` and ``filtering`` map "<task>/<method>" to the stage metrics; ``figures`` maps
-    a figure's role to its path relative to the report; ``estimated`` is the subjectivity stage's output."""
+    a figure's role to its path relative to the report; ``estimated`` is the subjectivity stage's
+    output; ``proxies`` maps a task to its agreement_proxy metrics (tasks that have the proxy only)."""
     models = sorted({g.get("model", "?") for g in generation.values()})
     lines = [
         "# synthclf report: real vs LLM-generated training data",
@@ -369,8 +377,7 @@ def render_report(
     lines += [f"## Verdict per task ({CLASSIFIER_TITLES.get(primary, primary)})", "", *verdicts(summary, methods, primary, curved), ""]
     for clf in classifiers:
         lines += [f"## Scores, {CLASSIFIER_TITLES.get(clf, clf)}", "", scores_table(summary, methods, clf), ""]
-        if f"scores-{clf}" in figures:
-            lines += [f"![Macro-F1 per task]({figures[f'scores-{clf}']})", ""]
+        lines += _figure(figures, f"scores-{clf}", "Macro-F1 per task")
     worth = worth_table(summary, methods, curved) if curved else None
     if worth:
         lines += [
@@ -383,8 +390,7 @@ def render_report(
             worth,
             "",
         ]
-        if "learning_curve" in figures:
-            lines += [f"![Learning curves]({figures['learning_curve']})", ""]
+        lines += _figure(figures, "learning_curve", "Learning curves")
     lines += [
         "## Does the gap grow with subjectivity?",
         "",
@@ -405,23 +411,19 @@ def render_report(
                 f"| {_signed(c.get('kendall_tau'))} | {_p(c.get('kendall_p'))} | {c['n_tasks']} |"
             )
     lines.append("")
-    if "gap" in figures:
-        lines += [f"![Gap against subjectivity]({figures['gap']})", ""]
+    lines += _figure(figures, "gap", "Gap against subjectivity")
     lines += [
         "With only a handful of tasks a rank correlation is fragile: read it as a direction, not a proof.",
         "",
     ]
     if "agreement" in figures:
-        lines += [
-            "## Instance level: accuracy over test items with annotator agreement ≥ γ",
-            "",
-            f"![Accuracy by agreement]({figures['agreement']})",
-            "",
-        ]
+        lines += ["## Instance level: accuracy over test items with annotator agreement ≥ γ", ""]
+        lines += _figure(figures, "agreement", "Accuracy by agreement")
+    if proxies:
+        lines += agreement_proxy_section(proxies, figures)
     lines += ["## Diversity and closeness to real data", "", diversity_table(summary, methods), ""]
     lines += [f"- {note}" for note in DIVERSITY_NOTES] + [""]
-    if "diversity" in figures:
-        lines += [f"![Diversity and similarity to real data]({figures['diversity']})", ""]
+    lines += _figure(figures, "diversity", "Diversity and similarity to real data")
     lines += [
         "## The synthetic data",
         "",
@@ -449,6 +451,42 @@ def render_report(
     if estimated:
         lines += estimated_subjectivity_section(estimated, summary["tasks"])
     return "\n".join(lines)
+
+
+def _figure(figures: Mapping[str, str], key: str, alt: str) -> list[str]:
+    """The report lines that show a figure, if the run drew it."""
+    return [f"![{alt}]({figures[key]})", ""] if key in figures else []
+
+
+def agreement_proxy_section(proxies: Mapping[str, Mapping[str, Any]], figures: Mapping[str, str]) -> list[str]:
+    """The LLM-label proxy for annotator agreement: how it was measured, how far it matches real raters."""
+    samples = sorted({p["samples"] for p in proxies.values()})
+    lines = [
+        "## Instance level without annotators: agreement of sampled LLM labels",
+        "",
+        f"The LLM labelled each test text {' or '.join(map(str, samples))} times (independent requests at the sampling "
+        "temperature); a text's proxy agreement is the share of its answers that name the most frequent label. Where "
+        "the test data also has the annotators' agreement, the rank correlation says how far the proxy can stand in "
+        "for them on tasks that have none.",
+        "",
+        "| Task | Texts labelled | With a proxy | Mean proxy agreement | LLM majority label = gold "
+        "| Spearman ρ vs annotators | p | Kendall τ | p |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for task in sorted(proxies):
+        p = proxies[task]
+        check = p.get("vs_annotators") or {}
+        mean = "–" if p["mean_agreement"] is None else f"{p['mean_agreement']:.2f}"
+        lines.append(
+            f"| {task} | {p['items']} | {p['items_with_proxy']} | {mean} | {_pct(p['majority_accuracy'])} "
+            f"| {_signed(check.get('spearman_rho'))} | {_p(check.get('p_value'))} "
+            f"| {_signed(check.get('kendall_tau'))} | {_p(check.get('kendall_p'))} |"
+        )
+    lines.append("")
+    if "proxy_agreement" in figures:
+        lines += ["Accuracy over the test texts whose proxy agreement is at least γ:", ""]
+        lines += _figure(figures, "proxy_agreement", "Accuracy by LLM-label agreement")
+    return lines
 
 
 def estimated_subjectivity_section(estimated: Mapping[str, Any], run_tasks: Collection[str]) -> list[str]:

@@ -1,0 +1,204 @@
+"""Kept runs side by side: which generation method and which filter setting helped, in numbers.
+
+Each run under ``reports/runs/`` (see :mod:`synthclf.runs`) holds its params and metrics. This puts
+them into one Markdown table per task (Macro-F1 of every classifier, what the filters removed, the
+diversity figures) and a table of means over tasks, each figure beside its change from the first run
+named, the baseline. The params in which the runs differ say what each setting is.
+
+Command line: ``synthclf-compare-runs BASELINE OTHER... [--output FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from synthclf.cli import exit_on_user_error
+from synthclf.errors import SynthclfError
+from synthclf.io import atomic_write, read_json
+from synthclf.runs import RUNS
+from synthclf.titles import CLASSIFIER_TITLES, SOURCE_TITLES
+
+# Filter outcomes shown per row (the rest, such as empty texts, are rare and stay in the run's report).
+REMOVED = ("near_duplicate", "contaminated", "label_issue")
+DIVERSITY = {"remote_clique": "Remote-Clique", "chamfer": "Chamfer", "similarity_to_real": "Sim. to real", "distinct_2": "distinct-2"}
+
+
+@dataclass(frozen=True)
+class KeptRun:
+    name: str
+    params: dict[str, Any]
+    summary: dict[str, Any]
+    filtering: dict[str, dict[str, Any]]  # "<task>/<method>" -> metrics/filter record
+
+    @property
+    def methods(self) -> list[str]:
+        return list(self.params["methods"])
+
+
+def load_run(folder: Path) -> KeptRun:
+    """A kept run's params, summary and filter metrics; a clear error if the folder is not one."""
+    if not (folder / "params.yaml").is_file():
+        raise SynthclfError(f"{folder}: not a kept run (no params.yaml; keep one with synthclf-keep-run)")
+    params = yaml.safe_load((folder / "params.yaml").read_text(encoding="utf-8"))
+    summary = read_json(folder / "metrics" / "summary.json")
+    filtering = {
+        f"{task}/{method}": read_json(folder / "metrics" / "filter" / f"{task}-{method}.json")
+        for task in params["tasks"]
+        for method in params["methods"]
+    }
+    return KeptRun(folder.name, params, summary, filtering)
+
+
+def _flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def settings(runs: Sequence[KeptRun]) -> dict[str, str]:
+    """Each run's name with the params in which it differs from the others (methods aside: they are rows)."""
+    flat = [_flatten(r.params) for r in runs]
+    keys = sorted({k for f in flat for k in f if k != "methods"})
+    differing = [k for k in keys if len({yaml.safe_dump(f.get(k)) for f in flat}) > 1]
+    described = {}
+    for run, f in zip(runs, flat):
+        shown = ", ".join(f"`{k}={yaml.safe_dump(f.get(k), default_flow_style=True).strip().removesuffix('...').strip()}`"
+                          for k in differing)
+        described[run.name] = f"{run.name}: {shown}" if shown else run.name
+    return described
+
+
+def _f1(run: KeptRun, task: str, source: str, classifier: str) -> float | None:
+    score = run.summary["tasks"].get(task, {}).get("scores", {}).get(source, {}).get(classifier)
+    return None if score is None else score["macro_f1"]
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}"
+
+
+def _points(x: float | None, base: float | None) -> str:
+    """The change from ``base`` in percentage points."""
+    return "" if x is None or base is None else f"{100 * (x - base):+.1f}"
+
+
+def _delta(x: float | None, base: float | None) -> str:
+    change = _points(x, base)
+    return f" ({change})" if change else ""
+
+
+def _classifiers(runs: Sequence[KeptRun]) -> list[str]:
+    shared = [c for c in runs[0].params["train"]["classifiers"] if all(c in r.params["train"]["classifiers"] for r in runs)]
+    if not shared:
+        raise SynthclfError("the runs share no classifier (train.classifiers): nothing to compare")
+    return shared
+
+
+def task_table(runs: Sequence[KeptRun], task: str, labels: Mapping[str, str]) -> list[str]:
+    """One row for real data, then one per run x method; F1 in brackets: the change from the baseline run."""
+    base, classifiers = runs[0], _classifiers(runs)
+    head = ("| Setting | Method | Kept | Removed (" + " / ".join(r.replace("_", " ") for r in REMOVED) + ") | "
+            + " | ".join(f"{CLASSIFIER_TITLES.get(c, c)} F1" for c in classifiers) + " | " + " | ".join(DIVERSITY.values()) + " |")
+    lines = [head, "|---|---|---:|---|" + "---:|" * (len(classifiers) + len(DIVERSITY))]
+    real_diversity = base.summary["tasks"][task]["diversity"]["real"]
+    lines.append(
+        f"| (all) | Real | {real_diversity['n']} | | " + " | ".join(_pct(_f1(base, task, "real", c)) for c in classifiers)
+        + " | " + " | ".join(f"{real_diversity[k]:.3f}" for k in DIVERSITY) + " |"
+    )
+    for run in runs:
+        for method in run.methods:
+            f = run.filtering.get(f"{task}/{method}", {})
+            removed = " / ".join(str(f.get("removed", {}).get(r, 0)) for r in REMOVED)
+            scores = [_pct(_f1(run, task, method, c)) + (_delta(_f1(run, task, method, c), _f1(base, task, method, c)) if run is not base else "")
+                      for c in classifiers]
+            diversity = run.summary["tasks"][task]["diversity"].get(method, {})
+            figures = ["–" if diversity.get(k) is None else f"{diversity[k]:.3f}" for k in DIVERSITY]
+            lines.append(f"| {labels[run.name]} | {SOURCE_TITLES.get(method, method)} | {f.get('kept', '–')} | {removed} | "
+                         + " | ".join(scores) + " | " + " | ".join(figures) + " |")
+    return lines
+
+
+def mean_table(runs: Sequence[KeptRun], tasks: Sequence[str], labels: Mapping[str, str]) -> list[str]:
+    """Mean Macro-F1 over the tasks per run x method, with the change from the same method in the
+    baseline run and from the paper's zero-shot in the baseline run."""
+    base, classifiers = runs[0], _classifiers(runs)
+
+    def mean(run: KeptRun, source: str, classifier: str) -> float | None:
+        values = [_f1(run, t, source, classifier) for t in tasks]
+        return None if any(v is None for v in values) else float(np.mean(values))
+
+    head = "| Setting | Method | " + " | ".join(
+        f"{CLASSIFIER_TITLES.get(c, c)}: mean F1 | vs baseline | vs baseline zero-shot" for c in classifiers) + " |"
+    lines = [head, "|---|---|" + "---:|---:|---:|" * len(classifiers)]
+    lines.append("| (all) | Real | " + " | ".join(f"{_pct(mean(base, 'real', c))} | | " for c in classifiers) + " |")
+    for run in runs:
+        for method in run.methods:
+            cells = []
+            for c in classifiers:
+                value = mean(run, method, c)
+                cells += [_pct(value), _points(value, mean(base, method, c)) if run is not base else "",
+                          _points(value, mean(base, "zero_shot", c))]
+            lines.append(f"| {labels[run.name]} | {SOURCE_TITLES.get(method, method)} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def compare(runs: Sequence[KeptRun]) -> str:
+    """The Markdown comparison of ``runs``; the first is the baseline."""
+    tasks = [t for t in runs[0].params["tasks"] if all(t in r.summary["tasks"] for r in runs)]
+    if not tasks:
+        raise SynthclfError("the runs share no task: nothing to compare")
+    labels = settings(runs)
+    lines = [
+        "# Kept runs compared",
+        "",
+        f"Baseline: **{runs[0].name}**. Each setting is named by its run and the params in which the runs differ. "
+        "Macro-F1 on each task's real test set, in percent; in brackets, the change in points from the same "
+        "method in the baseline run.",
+        "",
+        "## Mean over tasks",
+        "",
+        f"Tasks: {', '.join(tasks)}.",
+        "",
+        *mean_table(runs, tasks, labels),
+        "",
+    ]
+    for task in tasks:
+        lines += [f"## {task}", "", *task_table(runs, task, labels), ""]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="synthclf-compare-runs",
+        description="Put kept runs (reports/runs/NAME) side by side in one Markdown report; the first is the baseline.",
+    )
+    parser.add_argument("runs", nargs="+", help="run names under reports/runs/ (or folders)")
+    parser.add_argument("--output", help="write here instead of printing")
+    args = parser.parse_args(argv)
+
+    def run() -> None:
+        folders = [Path(name) if Path(name).is_dir() and not (RUNS / name).is_dir() else RUNS / name for name in args.runs]
+        text = compare([load_run(folder) for folder in folders])
+        if args.output:
+            with atomic_write(args.output) as fh:
+                fh.write(text + "\n")
+            print(f"wrote {args.output}")
+        else:
+            print(text)
+
+    exit_on_user_error(run)
+
+
+if __name__ == "__main__":
+    main()

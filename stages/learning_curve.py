@@ -1,6 +1,7 @@
 """learning_curve: the same classifiers trained on growing stratified subsets of the real training
 data (train.learning_curve.sizes) and scored on the real test set, so that the analysis can say
-how many real examples each synthetic set is worth -> metrics/learning_curve/<task>.json"""
+how many real examples each synthetic set is worth; with train.learning_curve.mixes, the same
+subsets plus each method's filtered synthetic set -> metrics/learning_curve/<task>.json"""
 
 from pathlib import Path
 
@@ -20,10 +21,17 @@ def main(args):
     settings = params.train.learning_curve
     kinds = [kind for kind in settings.classifiers if kind in params.train.classifiers]
     curve = learning_curve(train, test, list(task.labels), settings.sizes, kinds, params.train, params.seed)
-    write_json(Path("metrics/learning_curve") / f"{task.name}.json", {"n_train": len(train), "curve": curve})
-    for kind, points in curve.items():
-        shown = ", ".join(f"{size}: {s['macro_f1']:.3f}" for size, s in points.items())
-        print(f"{task.name}/{kind}: macro-F1 by real examples {shown or '(no size below the training set)'}")
+    mixed = {}
+    if settings.mixes:
+        for method in params.methods:
+            synthetic = read_examples(Path("data/filtered") / task.name / f"{method}.jsonl", task.labels)
+            mixed[method] = learning_curve(train, test, list(task.labels), settings.sizes, kinds, params.train, params.seed,
+                                           added=synthetic)
+    write_json(Path("metrics/learning_curve") / f"{task.name}.json", {"n_train": len(train), "curve": curve, "mixed": mixed})
+    for source, by_kind in {"real": curve, **{f"real + {m}": c for m, c in mixed.items()}}.items():
+        for kind, points in by_kind.items():
+            shown = ", ".join(f"{size}: {s['macro_f1']:.3f}" for size, s in points.items())
+            print(f"{task.name}/{kind}: macro-F1 of {source} by real examples {shown or '(no size below the training set)'}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,13 @@ from synthclf.learning_curve import (
     stratified_order,
 )
 from synthclf.params import TfidfParams, TrainParams
-from synthclf.report import build_summary, render_report, verdicts, worth_table
+from synthclf.report import (
+    build_summary,
+    mixes_table,
+    render_report,
+    verdicts,
+    worth_table,
+)
 
 
 def test_stratified_order_gives_nested_subsets_with_the_label_proportions():
@@ -105,3 +111,26 @@ def test_verdict_warns_when_the_real_data_classifier_learnt_little():
     summary = build_summary({"sitcom": 5}, evals, ["zero_shot"], ["enc"], {"sitcom": {}})
     (said,) = verdicts(summary, ["zero_shot"], "enc")
     assert said.endswith("does as well as real data here (but the real-data classifier itself scores only 41.0: little to lose).")
+
+
+def test_mixes_add_the_synthetic_set_to_every_subset_and_to_the_full_set():
+    train = [{"text": t, "label": y} for t, y in zip(TEXTS, LABELS)]
+    test = [{"text": t, "label": y} for t, y in HELD_OUT]
+    params = TrainParams(classifiers=["tfidf_lr"], tfidf_lr=TfidfParams(C=10.0))
+    # A synthetic set whose every label is wrong outweighs a few real examples and drags them down.
+    swapped = [{"text": r["text"], "label": {"sports": "cooking", "cooking": "sports"}[r["label"]]} for r in train]
+    real = learning_curve(train, test, ["cooking", "sports"], [4, 100], ["tfidf_lr"], params, seed=0)["tfidf_lr"]
+    mixed = learning_curve(train, test, ["cooking", "sports"], [4, 100], ["tfidf_lr"], params, seed=0, added=swapped)["tfidf_lr"]
+    assert list(real) == ["4"] and list(mixed) == ["4", "40"]
+    assert real["4"]["accuracy"] == 0.75 and mixed["4"]["accuracy"] == 0.0
+
+
+def test_the_report_shows_real_subsets_with_synthetic_data_added():
+    evals = {"news": {"real": _eval(0.9), "zero_shot": _eval(0.65)}}
+    curves = {"news": {"n_train": 400, "curve": {"enc": {"25": {"macro_f1": 0.5}}},
+                       "mixed": {"zero_shot": {"enc": {"25": {"macro_f1": 0.7}, "400": {"macro_f1": 0.88}}}}}}
+    summary = build_summary({"news": 1}, evals, ["zero_shot"], ["enc"], {"news": {}}, curves)
+    assert summary["tasks"]["news"]["mixed_curve"] == {"zero_shot": {"enc": {"25": 0.7, "400": 0.88}}}
+    table = mixes_table(summary, ["zero_shot"], "enc").splitlines()
+    assert table[2:] == ["| news | 25 | 50.0 | 70.0 (+20.0) |", "| news | 400 | 90.0 | 88.0 (-2.0) |"]
+    assert mixes_table(build_summary({"news": 1}, evals, ["zero_shot"], ["enc"], {"news": {}}), ["zero_shot"], "enc") is None

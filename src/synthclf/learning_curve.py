@@ -1,6 +1,7 @@
 """How many real examples is a synthetic set worth? The same classifiers trained on growing real
 subsets and scored on the real test set give a learning curve; the real-data size at which the
-curve reaches a synthetic set's score is what that set is worth."""
+curve reaches a synthetic set's score is what that set is worth. The same subsets with a synthetic
+set added answer the other practical question: does synthetic data help when real data is scarce?"""
 
 from __future__ import annotations
 
@@ -40,15 +41,20 @@ def learning_curve(
     kinds: Sequence[str],
     params: TrainParams,
     seed: int,
+    added: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, dict[str, Any]]:
     """``{kind: {size: scores}}`` for each size below the real training set's (the full set is the
-    ``real`` source itself), scores as ``evaluation.combine_seeds`` gives them."""
+    ``real`` source itself), scores as ``evaluation.combine_seeds`` gives them.
+
+    With ``added`` (a synthetic set), each model trains on the real subset plus all of ``added``,
+    and the full real set plus ``added`` is one more point.
+    """
     order = stratified_order([r["label"] for r in train], seed)
     texts, gold = [r["text"] for r in test], [r["label"] for r in test]
     agreement = [r.get("agreement") for r in test]
     curve: dict[str, dict[str, Any]] = {kind: {} for kind in kinds}
-    for size in sorted(s for s in set(sizes) if s < len(train)):
-        subset = [train[i] for i in order[:size]]
+    for size in sorted(s for s in set(sizes) if s < len(train)) + ([len(train)] if added else []):
+        subset = [train[i] for i in order[:size]] + list(added)
         for kind in kinds:
             with tempfile.TemporaryDirectory(prefix="synthclf-curve-") as scratch:
                 by_seed = {}

@@ -219,6 +219,8 @@ class LearningCurveParams(_Section):
 
     sizes: list[PositiveInt] = [25, 50, 100, 200]
     classifiers: list[Literal["tfidf_lr", "encoder"]] = ["tfidf_lr", "encoder"]
+    # Also train on each real subset plus each method's filtered synthetic set (real + synthetic mixes).
+    mixes: bool = True
 
 
 class TrainParams(_Section):

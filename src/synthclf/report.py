@@ -76,8 +76,12 @@ def _worth(curve: Mapping[str, Any], scores: Mapping[str, Any], methods: Sequenc
         for clf, by_size in curve["curve"].items() if clf in scores["real"]
     }
     worth = {m: {clf: real_examples_worth(points[clf], scores[m][clf]["macro_f1"]) for clf in points} for m in methods}
+    mixed = {
+        m: {clf: {n: s["macro_f1"] for n, s in sorted(by_size.items(), key=lambda item: int(item[0]))} for clf, by_size in by_clf.items()}
+        for m, by_clf in curve.get("mixed", {}).items() if m in methods
+    }
     return {"learning_curve": {clf: {str(n): f for n, f in sorted(p.items())} for clf, p in points.items()},
-            "worth_real_examples": worth}
+            "worth_real_examples": worth, **({"mixed_curve": mixed} if mixed else {})}
 
 
 def _scores(evaluated: Mapping[str, Any]) -> dict[str, Any]:
@@ -301,8 +305,30 @@ def worth_table(summary: Mapping[str, Any], methods: Sequence[str], classifier: 
     return "\n".join(rows)
 
 
+def mixes_table(summary: Mapping[str, Any], methods: Sequence[str], classifier: str) -> str | None:
+    """Macro-F1 of n real examples alone and with each synthetic set added, and the change in
+    points; None if no task has mixes."""
+    tasks = summary["tasks"]
+    names = [t for t in _by_subjectivity(tasks) if any(classifier in tasks[t].get("mixed_curve", {}).get(m, {}) for m in methods)]
+    if not names:
+        return None
+    rows = ["| Task | Real examples | Real only | " + " | ".join(f"+ {SOURCE_TITLES.get(m, m)} (change)" for m in methods) + " |",
+            "|---|---:|---:|" + "---:|" * len(methods)]
+    for task in names:
+        real = tasks[task]["learning_curve"][classifier]
+        mixed = tasks[task]["mixed_curve"]
+        for n, alone in real.items():
+            cells = []
+            for m in methods:
+                f1 = mixed.get(m, {}).get(classifier, {}).get(n)
+                cells.append("–" if f1 is None else f"{_pct(f1)} ({100 * (f1 - alone):+.1f})")
+            rows.append(f"| {task} | {n} | {_pct(alone)} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def plot_learning_curves(summary: Mapping[str, Any], methods: Sequence[str], classifier: str, path: Path) -> bool:
-    """Macro-F1 against real training examples, with each synthetic set's score as a level line."""
+    """Macro-F1 against real training examples, with each synthetic set's score as a level line and,
+    where measured, the curve of the real subsets with that synthetic set added."""
     tasks = [t for t in _by_subjectivity(summary["tasks"]) if classifier in summary["tasks"][t].get("learning_curve", {})]
     if not tasks:
         return False
@@ -312,7 +338,12 @@ def plot_learning_curves(summary: Mapping[str, Any], methods: Sequence[str], cla
         ax.plot([int(n) for n in curve], [100 * f for f in curve.values()], marker="o", color="black", label="Real (n examples)")
         for method in methods:
             level = summary["tasks"][task]["scores"][method][classifier]["macro_f1"]
-            ax.axhline(100 * level, linestyle="--", linewidth=1, color=f"C{methods.index(method)}", label=SOURCE_TITLES.get(method, method))
+            color = f"C{methods.index(method)}"
+            ax.axhline(100 * level, linestyle="--", linewidth=1, color=color, label=SOURCE_TITLES.get(method, method))
+            mixed = summary["tasks"][task].get("mixed_curve", {}).get(method, {}).get(classifier)
+            if mixed:
+                ax.plot([int(n) for n in mixed], [100 * f for f in mixed.values()], marker="s", markersize=3, linewidth=1,
+                        color=color, label=f"Real + {SOURCE_TITLES.get(method, method).lower()}")
         ax.set_xscale("log")
         _finish_panel(ax, task, "real training examples", "Macro-F1 (%)")
     _save(fig, path)
@@ -390,6 +421,17 @@ def render_report(
             worth,
             "",
         ]
+        mixes = mixes_table(summary, methods, curved)
+        if mixes:
+            lines += [
+                "### Real data plus synthetic data",
+                "",
+                "The same real subsets with each synthetic set added, and the change from the real subset alone "
+                "(the last row of a task: all real training data plus the synthetic set):",
+                "",
+                mixes,
+                "",
+            ]
         lines += _figure(figures, "learning_curve", "Learning curves")
     lines += [
         "## Does the gap grow with subjectivity?",

@@ -23,7 +23,7 @@ from synthclf.cli import exit_on_user_error
 from synthclf.errors import SynthclfError
 from synthclf.io import atomic_write, read_json
 from synthclf.runs import RUNS
-from synthclf.titles import CLASSIFIER_TITLES, SOURCE_TITLES
+from synthclf.titles import CLASSIFIER_TITLES, SOURCE_TITLES, fraction, percent
 
 # Filter outcomes shown per row (the rest, such as empty texts, are rare and stay in the run's report).
 REMOVED = ("near_duplicate", "contaminated", "label_issue")
@@ -84,10 +84,6 @@ def _f1(run: KeptRun, task: str, source: str, classifier: str) -> float | None:
     return None if score is None else score["macro_f1"]
 
 
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.1f}"
-
-
 def _points(x: float | None, base: float | None) -> str:
     """The change from ``base`` in percentage points."""
     return "" if x is None or base is None else f"{100 * (x - base):+.1f}"
@@ -113,17 +109,17 @@ def task_table(runs: Sequence[KeptRun], task: str, labels: Mapping[str, str]) ->
     lines = [head, "|---|---|---:|---|" + "---:|" * (len(classifiers) + len(DIVERSITY))]
     real_diversity = base.summary["tasks"][task]["diversity"]["real"]
     lines.append(
-        f"| (all) | Real | {real_diversity['n']} | | " + " | ".join(_pct(_f1(base, task, "real", c)) for c in classifiers)
-        + " | " + " | ".join(f"{real_diversity[k]:.3f}" for k in DIVERSITY) + " |"
+        f"| (all) | Real | {real_diversity['n']} | | " + " | ".join(percent(_f1(base, task, "real", c)) for c in classifiers)
+        + " | " + " | ".join(fraction(real_diversity[k]) for k in DIVERSITY) + " |"
     )
     for run in runs:
         for method in run.methods:
             f = run.filtering.get(f"{task}/{method}", {})
             removed = " / ".join(str(f.get("removed", {}).get(r, 0)) for r in REMOVED)
-            scores = [_pct(_f1(run, task, method, c)) + (_delta(_f1(run, task, method, c), _f1(base, task, method, c)) if run is not base else "")
+            scores = [percent(_f1(run, task, method, c)) + (_delta(_f1(run, task, method, c), _f1(base, task, method, c)) if run is not base else "")
                       for c in classifiers]
             diversity = run.summary["tasks"][task]["diversity"].get(method, {})
-            figures = ["–" if diversity.get(k) is None else f"{diversity[k]:.3f}" for k in DIVERSITY]
+            figures = [fraction(diversity.get(k)) for k in DIVERSITY]
             lines.append(f"| {labels[run.name]} | {SOURCE_TITLES.get(method, method)} | {f.get('kept', '–')} | {removed} | "
                          + " | ".join(scores) + " | " + " | ".join(figures) + " |")
     return lines
@@ -141,13 +137,13 @@ def mean_table(runs: Sequence[KeptRun], tasks: Sequence[str], labels: Mapping[st
     head = "| Setting | Method | " + " | ".join(
         f"{CLASSIFIER_TITLES.get(c, c)}: mean F1 | vs baseline | vs baseline zero-shot" for c in classifiers) + " |"
     lines = [head, "|---|---|" + "---:|---:|---:|" * len(classifiers)]
-    lines.append("| (all) | Real | " + " | ".join(f"{_pct(mean(base, 'real', c))} | | " for c in classifiers) + " |")
+    lines.append("| (all) | Real | " + " | ".join(f"{percent(mean(base, 'real', c))} | | " for c in classifiers) + " |")
     for run in runs:
         for method in run.methods:
             cells = []
             for c in classifiers:
                 value = mean(run, method, c)
-                cells += [_pct(value), _points(value, mean(base, method, c)) if run is not base else "",
+                cells += [percent(value), _points(value, mean(base, method, c)) if run is not base else "",
                           _points(value, mean(base, "zero_shot", c))]
             lines.append(f"| {labels[run.name]} | {SOURCE_TITLES.get(method, method)} | " + " | ".join(cells) + " |")
     return lines

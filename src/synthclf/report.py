@@ -17,7 +17,7 @@ from synthclf.correlations import correlation  # noqa: E402
 from synthclf.filters import REASONS  # noqa: E402
 from synthclf.io import atomic_write  # noqa: E402
 from synthclf.learning_curve import real_examples_worth  # noqa: E402
-from synthclf.titles import CLASSIFIER_TITLES, SOURCE_TITLES  # noqa: E402
+from synthclf.titles import CLASSIFIER_TITLES, SOURCE_TITLES, fraction, percent  # noqa: E402
 
 DIVERSITY_TITLES = {
     "remote_clique": "Remote-Clique",
@@ -110,13 +110,6 @@ def _stars(level: int) -> str:
     return "★" * level + "☆" * (5 - level)
 
 
-def _pct(x: float | None, std: float | None = None) -> str:
-    """A share as percent; with ``std``, as mean ± standard deviation over seeds."""
-    if x is None:
-        return "–"
-    return f"{100 * x:.1f}" if std is None else f"{100 * x:.1f} ± {100 * std:.1f}"
-
-
 def _signed(x: float | None) -> str:
     return "–" if x is None else f"{x:+.2f}"
 
@@ -125,10 +118,6 @@ def _p(x: float | None) -> str:
     if x is None:
         return "–"
     return f"{x:.2f}" if x >= 0.01 else f"{x:.0e}"
-
-
-def _fraction(x: float | None) -> str:
-    return "–" if x is None else f"{x:.3f}"
 
 
 def _by_subjectivity(tasks: Mapping[str, Any]) -> list[str]:
@@ -147,7 +136,7 @@ def scores_table(summary: Mapping[str, Any], methods: Sequence[str], classifier:
         cells = []
         for source in sources:
             s = tasks[task]["scores"][source][classifier]
-            cells += [_pct(s["macro_f1"], s.get("macro_f1_std")), _pct(s["accuracy"], s.get("accuracy_std"))]
+            cells += [percent(s["macro_f1"], s.get("macro_f1_std")), percent(s["accuracy"], s.get("accuracy_std"))]
         rows.append(f"| {task} | {_stars(tasks[task]['subjectivity'])} | " + " | ".join(cells) + " |")
     return "\n".join([head, rule, *rows])
 
@@ -176,7 +165,7 @@ def diversity_table(summary: Mapping[str, Any], methods: Sequence[str]) -> str:
     for task in _by_subjectivity(tasks):
         for source in ["real", *methods]:
             figures = tasks[task]["diversity"][source]
-            cells = [str(figures["n"]), *(_fraction(figures[key]) for key in DIVERSITY_TITLES)]
+            cells = [str(figures["n"]), *(fraction(figures[key]) for key in DIVERSITY_TITLES)]
             rows.append(f"| {task} | {SOURCE_TITLES.get(source, source)} | " + " | ".join(cells) + " |")
     return "\n".join([head, rule, *rows])
 
@@ -321,8 +310,8 @@ def mixes_table(summary: Mapping[str, Any], methods: Sequence[str], classifier: 
             cells = []
             for m in methods:
                 f1 = mixed.get(m, {}).get(classifier, {}).get(n)
-                cells.append("–" if f1 is None else f"{_pct(f1)} ({100 * (f1 - alone):+.1f})")
-            rows.append(f"| {task} | {n} | {_pct(alone)} | " + " | ".join(cells) + " |")
+                cells.append("–" if f1 is None else f"{percent(f1)} ({100 * (f1 - alone):+.1f})")
+            rows.append(f"| {task} | {n} | {percent(alone)} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
@@ -368,13 +357,13 @@ def verdicts(summary: Mapping[str, Any], methods: Sequence[str], classifier: str
         else:
             judgement = "real data is clearly better: use synthetic data to add to it, not to replace it"
         if real < WEAK_REAL_F1:
-            judgement += f" (but the real-data classifier itself scores only {_pct(real)}: little to lose)"
+            judgement += f" (but the real-data classifier itself scores only {percent(real)}: little to lose)"
         worth = t.get("worth_real_examples", {}).get(best, {}).get(curved)
         to = "" if curved == classifier else f" to {CLASSIFIER_TITLES.get(curved, curved)}"
         worth_text = "" if worth is None else f", worth {worth['relation']} {worth['real_examples']} real examples{to}"
         lines.append(
-            f"- **{task}** ({_stars(t['subjectivity'])}): real data {_pct(real)}, the best synthetic set "
-            f"({SOURCE_TITLES.get(best, best)}) {_pct(synthetic)}, {100 * abs(gap):.1f} points {'lower' if gap >= 0 else 'higher'}"
+            f"- **{task}** ({_stars(t['subjectivity'])}): real data {percent(real)}, the best synthetic set "
+            f"({SOURCE_TITLES.get(best, best)}) {percent(synthetic)}, {100 * abs(gap):.1f} points {'lower' if gap >= 0 else 'higher'}"
             f"{worth_text}; {judgement}."
         )
     return lines
@@ -520,7 +509,7 @@ def agreement_proxy_section(proxies: Mapping[str, Mapping[str, Any]], figures: M
         check = p.get("vs_annotators") or {}
         mean = "–" if p["mean_agreement"] is None else f"{p['mean_agreement']:.2f}"
         lines.append(
-            f"| {task} | {p['items']} | {p['items_with_proxy']} | {mean} | {_pct(p['majority_accuracy'])} "
+            f"| {task} | {p['items']} | {p['items_with_proxy']} | {mean} | {percent(p['majority_accuracy'])} "
             f"| {_signed(check.get('spearman_rho'))} | {_p(check.get('p_value'))} "
             f"| {_signed(check.get('kendall_tau'))} | {_p(check.get('kendall_p'))} |"
         )

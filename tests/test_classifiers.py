@@ -105,7 +105,6 @@ def test_retraining_replaces_the_previous_classifier(tmp_path: Path) -> None:
     ("texts", "labels", "names", "message"),
     [
         ([], [], ["a", "b"], "empty"),
-        (["x", "y"], ["a", "a"], ["a", "b"], "single class"),
         (["x", "y"], ["a", "c"], ["a", "b"], "'c' are not among the label names"),
         (["x", "y"], ["a"], ["a", "b"], "2 texts but 1 labels"),
         (["x", "y"], ["a", "b"], ["a"], "at least two label names"),
@@ -118,6 +117,19 @@ def test_degenerate_training_data_is_a_user_error(
     with pytest.raises(SynthclfError, match=message):
         train_classifier("tfidf_lr", texts, labels, names, TFIDF, 0, tmp_path / "m")
     assert not (tmp_path / "m").exists()
+
+
+def test_a_single_class_trains_a_classifier_that_always_predicts_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # As when a strict label filter kept the examples of one class only: the run must go on and score it.
+    with caplog.at_level(logging.WARNING, logger="synthclf.classifiers"):
+        train_classifier("tfidf_lr", SPORTS, ["sports"] * len(SPORTS), LABEL_NAMES, TFIDF, 0, tmp_path / "m")
+    assert "single class ('sports')" in caplog.text
+    clf = load_classifier(tmp_path / "m")
+    texts = [text for text, _ in HELD_OUT]
+    assert clf.predict(texts) == ["sports"] * len(texts)
+    np.testing.assert_allclose(clf.predict_proba(texts), [[0.0, 1.0, 0.0]] * len(texts))
 
 
 def test_unknown_kind_and_missing_model_dir(tmp_path: Path) -> None:

@@ -139,7 +139,12 @@ def train_classifier(
     names = check_training_data(texts, labels, label_names)
     present = set(labels)
     missing = [n for n in names if n not in present]
-    if missing:
+    if len(present) == 1:
+        # Happens when the LLM, or a strict label filter, left a single class: the run goes on so the
+        # comparison shows the cost, with the only classifier such data can teach.
+        log.warning("training set has a single class (%r); training a classifier that always predicts it",
+                    next(iter(present)))
+    elif missing:
         # Happens when the LLM failed to write any usable example of a class: the run goes on so the
         # comparison shows the cost, but the classifier can hardly ever predict those classes.
         log.warning("training set has no examples of %s; training anyway", ", ".join(map(repr, missing)))
@@ -216,11 +221,6 @@ def check_training_data(texts: list[str], labels: list[str], label_names: list[s
         raise SynthclfError(
             f"training labels {', '.join(map(repr, unknown))} are not among the label names {names}"
         )
-    present = set(labels)
-    if len(present) < 2:
-        raise SynthclfError(
-            f"training set has a single class ({next(iter(present))!r}): a classifier needs at least two"
-        )
     return names
 
 
@@ -235,6 +235,7 @@ def _check_out_dir(out_dir: Path) -> None:
 
 
 def _fit_tfidf(texts: list[str], labels: list[str], params: TfidfParams, out_dir: Path) -> dict[str, Any]:
+    from sklearn.dummy import DummyClassifier
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -250,7 +251,8 @@ def _fit_tfidf(texts: list[str], labels: list[str], params: TfidfParams, out_dir
             # No class weighting: the encoder's plain cross-entropy has none either, and both kinds
             # should see the class balance of their training source as it is. The lbfgs solver is
             # deterministic, so no seed is involved.
-            ("lr", LogisticRegression(C=params.C, max_iter=5000)),
+            # Logistic regression refuses a single class; the constant classifier is what it would learn.
+            ("lr", LogisticRegression(C=params.C, max_iter=5000) if len(set(labels)) > 1 else DummyClassifier()),
         ]
     )
     start = time.perf_counter()
@@ -330,7 +332,13 @@ def _fit_encoder(
 ) -> dict[str, Any]:
     import torch
     from datasets import Dataset
-    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+    from transformers import (
+        DataCollatorWithPadding,
+        EarlyStoppingCallback,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
 
     # Seed before the model is built: the new classification head is drawn from the torch RNG.
     set_seed(seed)

@@ -44,23 +44,37 @@ def two_runs(tmp_path):
     return plain, deduplicated
 
 
-def test_settings_are_named_by_the_params_that_differ(two_runs):
-    labels = settings([load_run(folder) for folder in two_runs])
-    assert labels == {"plain": "plain: `filter.near_duplicates.enabled=false`",
-                      "dedup": "dedup: `filter.near_duplicates.enabled=true`"}
+def test_settings_are_the_params_that_differ(two_runs):
+    runs = [load_run(folder) for folder in two_runs]
+    assert settings(runs) == {"plain": {"filter.near_duplicates.enabled": "false"},
+                              "dedup": {"filter.near_duplicates.enabled": "true"}}
+    text = compare(runs)
+    assert "| Run | `filter.near_duplicates.enabled` |\n|---|---|\n| plain | false |\n| dedup | true |" in text
 
 
 def test_means_over_tasks_with_changes_from_the_baseline(two_runs):
     text = compare([load_run(folder) for folder in two_runs])
-    rows = [line for line in text.splitlines() if line.startswith("| dedup")]
+    rows = [line for line in text.splitlines() if line.startswith("| dedup | ")][1:]  # after the settings row
     # Zero-shot: mean (0.6 + 0.4) / 2 = 50.0, +10.0 on the baseline's zero-shot (40.0);
     # few-shot: mean 45.0, -5.0 on the baseline's few-shot (50.0), +5.0 on its zero-shot.
-    assert "| Zero-shot | 50.0 | +10.0 | +10.0 |" in rows[0]
-    assert "| Few-shot | 45.0 | -5.0 | +5.0 |" in rows[1]
+    assert rows[0] == "| dedup | Zero-shot | 50.0 | +10.0 | +10.0 |"
+    assert rows[1] == "| dedup | Few-shot | 45.0 | -5.0 | +5.0 |"
     assert "| (all) | Real | 80.0 |" in text
     # Per task: kept texts, near-duplicates removed, F1 with its change from the baseline.
-    assert "| dedup: `filter.near_duplicates.enabled=true` | Zero-shot | 8 | 2 / 0 / 0 | 60.0 (+10.0) |" in text
-    assert "| plain: `filter.near_duplicates.enabled=false` | Zero-shot | 10 | 0 / 0 / 0 | 50.0 |" in text
+    assert "| dedup | Zero-shot | 8 | 2 / 0 / 0 | 60.0 (+10.0) |" in text
+    assert "| plain | Zero-shot | 10 | 0 / 0 / 0 | 50.0 |" in text
+
+
+def test_scores_over_several_seeds_show_their_spread(two_runs):
+    summary_file = two_runs[1] / "metrics" / "summary.json"
+    summary = json.loads(summary_file.read_text())
+    summary["tasks"]["news"]["scores"]["zero_shot"]["tfidf_lr"].update(
+        {"macro_f1_std": 0.05, "seeds": {"0": {"macro_f1": 0.55}, "1": {"macro_f1": 0.65}}})
+    summary_file.write_text(json.dumps(summary))
+    text = compare([load_run(folder) for folder in two_runs])
+    assert "| dedup | Zero-shot | 8 | 2 / 0 / 0 | 60.0 ± 5.0 (+10.0) |" in text
+    # One seed: no spread shown.
+    assert "| dedup | Few-shot | 8 | 2 / 0 / 0 | 60.0 (+0.0) |" in text
 
 
 def test_the_command_writes_a_file_or_fails_in_one_line(two_runs, tmp_path):

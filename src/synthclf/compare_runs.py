@@ -66,22 +66,43 @@ def _flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def settings(runs: Sequence[KeptRun]) -> dict[str, str]:
-    """Each run's name with the params in which it differs from the others (methods aside: they are rows)."""
+def settings(runs: Sequence[KeptRun]) -> dict[str, dict[str, str]]:
+    """Each run's values of the params in which the runs differ (methods aside: they are rows)."""
     flat = [_flatten(r.params) for r in runs]
     keys = sorted({k for f in flat for k in f if k != "methods"})
     differing = [k for k in keys if len({yaml.safe_dump(f.get(k)) for f in flat}) > 1]
-    described = {}
-    for run, f in zip(runs, flat):
-        shown = ", ".join(f"`{k}={yaml.safe_dump(f.get(k), default_flow_style=True).strip().removesuffix('...').strip()}`"
-                          for k in differing)
-        described[run.name] = f"{run.name}: {shown}" if shown else run.name
-    return described
+    return {
+        run.name: {k: yaml.safe_dump(f.get(k), default_flow_style=True).strip().removesuffix("...").strip() for k in differing}
+        for run, f in zip(runs, flat)
+    }
+
+
+def settings_table(runs: Sequence[KeptRun]) -> list[str]:
+    """One row per run, one column per param in which the runs differ."""
+    described = settings(runs)
+    keys = list(described[runs[0].name])
+    if not keys:
+        return ["The runs differ in no params."]
+    lines = ["| Run | " + " | ".join(f"`{k}`" for k in keys) + " |", "|---|" + "---|" * len(keys)]
+    lines += [f"| {run.name} | " + " | ".join(described[run.name][k] for k in keys) + " |" for run in runs]
+    return lines
+
+
+def _score(run: KeptRun, task: str, source: str, classifier: str) -> dict[str, Any] | None:
+    return run.summary["tasks"].get(task, {}).get("scores", {}).get(source, {}).get(classifier)
 
 
 def _f1(run: KeptRun, task: str, source: str, classifier: str) -> float | None:
-    score = run.summary["tasks"].get(task, {}).get("scores", {}).get(source, {}).get(classifier)
+    score = _score(run, task, source, classifier)
     return None if score is None else score["macro_f1"]
+
+
+def _f1_shown(run: KeptRun, task: str, source: str, classifier: str) -> str:
+    """Macro-F1 in percent, ± its standard deviation where the classifier was trained with several seeds."""
+    score = _score(run, task, source, classifier)
+    if score is None:
+        return percent(None)
+    return percent(score["macro_f1"], score["macro_f1_std"] if len(score.get("seeds", {})) > 1 else None)
 
 
 def _points(x: float | None, base: float | None) -> str:
@@ -101,31 +122,31 @@ def _classifiers(runs: Sequence[KeptRun]) -> list[str]:
     return shared
 
 
-def task_table(runs: Sequence[KeptRun], task: str, labels: Mapping[str, str]) -> list[str]:
+def task_table(runs: Sequence[KeptRun], task: str) -> list[str]:
     """One row for real data, then one per run x method; F1 in brackets: the change from the baseline run."""
     base, classifiers = runs[0], _classifiers(runs)
-    head = ("| Setting | Method | Kept | Removed (" + " / ".join(r.replace("_", " ") for r in REMOVED) + ") | "
+    head = ("| Run | Method | Kept | Removed (" + " / ".join(r.replace("_", " ") for r in REMOVED) + ") | "
             + " | ".join(f"{CLASSIFIER_TITLES.get(c, c)} F1" for c in classifiers) + " | " + " | ".join(DIVERSITY.values()) + " |")
     lines = [head, "|---|---|---:|---|" + "---:|" * (len(classifiers) + len(DIVERSITY))]
     real_diversity = base.summary["tasks"][task]["diversity"]["real"]
     lines.append(
-        f"| (all) | Real | {real_diversity['n']} | | " + " | ".join(percent(_f1(base, task, "real", c)) for c in classifiers)
+        f"| (all) | Real | {real_diversity['n']} | | " + " | ".join(_f1_shown(base, task, "real", c) for c in classifiers)
         + " | " + " | ".join(fraction(real_diversity[k]) for k in DIVERSITY) + " |"
     )
     for run in runs:
         for method in run.methods:
             f = run.filtering.get(f"{task}/{method}", {})
             removed = " / ".join(str(f.get("removed", {}).get(r, 0)) for r in REMOVED)
-            scores = [percent(_f1(run, task, method, c)) + (_delta(_f1(run, task, method, c), _f1(base, task, method, c)) if run is not base else "")
+            scores = [_f1_shown(run, task, method, c) + (_delta(_f1(run, task, method, c), _f1(base, task, method, c)) if run is not base else "")
                       for c in classifiers]
             diversity = run.summary["tasks"][task]["diversity"].get(method, {})
             figures = [fraction(diversity.get(k)) for k in DIVERSITY]
-            lines.append(f"| {labels[run.name]} | {SOURCE_TITLES.get(method, method)} | {f.get('kept', '–')} | {removed} | "
+            lines.append(f"| {run.name} | {SOURCE_TITLES.get(method, method)} | {f.get('kept', '–')} | {removed} | "
                          + " | ".join(scores) + " | " + " | ".join(figures) + " |")
     return lines
 
 
-def mean_table(runs: Sequence[KeptRun], tasks: Sequence[str], labels: Mapping[str, str]) -> list[str]:
+def mean_table(runs: Sequence[KeptRun], tasks: Sequence[str]) -> list[str]:
     """Mean Macro-F1 over the tasks per run x method, with the change from the same method in the
     baseline run and from the paper's zero-shot in the baseline run."""
     base, classifiers = runs[0], _classifiers(runs)
@@ -134,7 +155,7 @@ def mean_table(runs: Sequence[KeptRun], tasks: Sequence[str], labels: Mapping[st
         values = [_f1(run, t, source, classifier) for t in tasks]
         return None if any(v is None for v in values) else float(np.mean(values))
 
-    head = "| Setting | Method | " + " | ".join(
+    head = "| Run | Method | " + " | ".join(
         f"{CLASSIFIER_TITLES.get(c, c)}: mean F1 | vs baseline | vs baseline zero-shot" for c in classifiers) + " |"
     lines = [head, "|---|---|" + "---:|---:|---:|" * len(classifiers)]
     lines.append("| (all) | Real | " + " | ".join(f"{percent(mean(base, 'real', c))} | | " for c in classifiers) + " |")
@@ -145,7 +166,7 @@ def mean_table(runs: Sequence[KeptRun], tasks: Sequence[str], labels: Mapping[st
                 value = mean(run, method, c)
                 cells += [percent(value), _points(value, mean(base, method, c)) if run is not base else "",
                           _points(value, mean(base, "zero_shot", c))]
-            lines.append(f"| {labels[run.name]} | {SOURCE_TITLES.get(method, method)} | " + " | ".join(cells) + " |")
+            lines.append(f"| {run.name} | {SOURCE_TITLES.get(method, method)} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -154,23 +175,28 @@ def compare(runs: Sequence[KeptRun]) -> str:
     tasks = [t for t in runs[0].params["tasks"] if all(t in r.summary["tasks"] for r in runs)]
     if not tasks:
         raise SynthclfError("the runs share no task: nothing to compare")
-    labels = settings(runs)
     lines = [
         "# Kept runs compared",
         "",
-        f"Baseline: **{runs[0].name}**. Each setting is named by its run and the params in which the runs differ. "
-        "Macro-F1 on each task's real test set, in percent; in brackets, the change in points from the same "
+        f"Baseline: **{runs[0].name}**. Macro-F1 on each task's real test set, in percent (± its standard "
+        "deviation over seeds where a run trained several); in brackets, the change in points from the same "
         "method in the baseline run.",
+        "",
+        "## Settings",
+        "",
+        "The params in which the runs differ:",
+        "",
+        *settings_table(runs),
         "",
         "## Mean over tasks",
         "",
         f"Tasks: {', '.join(tasks)}.",
         "",
-        *mean_table(runs, tasks, labels),
+        *mean_table(runs, tasks),
         "",
     ]
     for task in tasks:
-        lines += [f"## {task}", "", *task_table(runs, task, labels), ""]
+        lines += [f"## {task}", "", *task_table(runs, task), ""]
     return "\n".join(lines)
 
 

@@ -102,7 +102,8 @@ def _f1_shown(run: KeptRun, task: str, source: str, classifier: str) -> str:
     score = _score(run, task, source, classifier)
     if score is None:
         return percent(None)
-    return percent(score["macro_f1"], score["macro_f1_std"] if len(score.get("seeds", {})) > 1 else None)
+    # The summary (report.build_summary) carries the spread only where there were several seeds.
+    return percent(score["macro_f1"], score.get("macro_f1_std"))
 
 
 def _points(x: float | None, base: float | None) -> str:

@@ -25,9 +25,11 @@ import openai
 
 from synthclf.llm import open_llm
 from synthclf.llm.server import embedded_server, resolve_gguf
-from synthclf.params import LLMParams, LocalModel, Sampling
+from synthclf.params import LLMParams, LocalModel, Sampling, load_section
 
 KEY_ENV = "SYNTHCLF_BENCH_KEY"
+# Every setting the command line does not change comes from the project's params.yaml.
+PARAMS_FILE = Path(__file__).resolve().parents[1] / "params.yaml"
 TOPICS = ("a film", "a phone", "a novel", "a restaurant", "a football match", "a laptop", "a city", "a song")
 
 
@@ -77,8 +79,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
 
-    sampling = Sampling(temperature=1.0, max_tokens=args.max_tokens)
-    local = LocalModel(parallel=args.parallel, context_per_slot=1024, threads=args.threads)
+    sampling = load_section(Sampling, "generate.sampling", PARAMS_FILE, temperature=1.0, max_tokens=args.max_tokens)
+    local = load_section(LocalModel, "llm.local", PARAMS_FILE, parallel=args.parallel, context_per_slot=1024,
+                         threads=args.threads)
     gguf = resolve_gguf(local)
     print(f"model {gguf.name}, {args.requests} requests x max {args.max_tokens} tokens, "
           f"{args.parallel} server slots, {os.cpu_count()} CPUs")
@@ -92,9 +95,9 @@ def main() -> None:
 
             def params(concurrency: int, cache: str) -> LLMParams:
                 # Every answer counts once: no retries of truncated answers, so both clients make the same requests.
-                return LLMParams(backend="openai-compatible", model="bench", base_url=server.base_url,
-                                 api_key_env=KEY_ENV, concurrency=concurrency, timeout_s=600,
-                                 bad_response_retries=0, cache_dir=str(Path(tmp) / cache))
+                return load_section(LLMParams, "llm", PARAMS_FILE, backend="openai-compatible", model="bench",
+                                    base_url=server.base_url, api_key_env=KEY_ENV, concurrency=concurrency,
+                                    timeout_s=600, bad_response_retries=0, cache_dir=str(Path(tmp) / cache))
 
             rates: dict[str, list[float]] = {"openai": [], "synthclf": []}
             for r in range(args.rounds):
@@ -118,8 +121,9 @@ def main() -> None:
                       f"{args.requests / seconds:5.2f} req/s")
 
         # Figure 3: end to end with backend local; the warm run must not even start the server.
-        local_params = LLMParams(backend="local", model="bench", concurrency=args.concurrency, local=local,
-                                 bad_response_retries=0, cache_dir=str(Path(tmp) / "e2e"))
+        local_params = load_section(LLMParams, "llm", PARAMS_FILE, backend="local", model="bench",
+                                    concurrency=args.concurrency, local=local, bad_response_retries=0,
+                                    cache_dir=str(Path(tmp) / "e2e"))
         chats = prompts(args.requests, "e2e")
         _, cold_s, cold = through_synthclf(local_params, chats, sampling)
         _, warm_s, warm = through_synthclf(local_params, chats, sampling)

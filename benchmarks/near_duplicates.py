@@ -13,9 +13,13 @@ from __future__ import annotations
 import argparse
 import random
 import time
+from pathlib import Path
 
 from synthclf.filters import near_duplicates, signatures
-from synthclf.params import FilterParams
+from synthclf.params import FilterParams, load_section
+
+# The filter settings of the project's params.yaml, as the filter stage uses them.
+PARAMS_FILE = Path(__file__).resolve().parents[1] / "params.yaml"
 
 SYLLABLES = ["ka", "lo", "mi", "ren", "sa", "to", "vel", "an", "dor", "is", "pu", "que", "ta", "ber", "on", "el"]
 
@@ -70,7 +74,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--near-share", type=float, default=0.2)
     args = parser.parse_args()
-    params = FilterParams()
+    params = load_section(FilterParams, "filter", PARAMS_FILE)
     print(f"num_perm {params.minhash.num_perm}, ngram {params.minhash.ngram}, threshold {params.near_duplicates.threshold}")
     walls, cpus = [], []
     for n in args.sizes:

@@ -14,7 +14,7 @@ from synthclf.agreement_proxy import (
 from synthclf.cli import run_stage
 from synthclf.errors import SynthclfError
 from synthclf.io import read_examples, write_json, write_jsonl
-from synthclf.llm import open_llm
+from synthclf.llm import open_llm, run_log_path
 from synthclf.params import load_params
 from synthclf.tasks import available_tasks, load_task
 
@@ -39,7 +39,8 @@ def main(args):
     texts = [test[i]["text"] for i in rows]
     sampling = params.generate.sampling.model_copy(update={"max_tokens": proxy.max_tokens})
     desc = f"{task.name} agreement proxy"
-    with open_llm(params.llm, sampling, progress_total=len(texts) * proxy.samples, progress_desc=desc) as llm:
+    with open_llm(params.llm, sampling, progress_total=len(texts) * proxy.samples, progress_desc=desc,
+                  run_log=run_log_path("agreement_proxy", task.name)) as llm:
         answers = sample_labels(task, texts, llm, params.seed, proxy.samples)
         model = llm.model_id
     records = [

@@ -8,7 +8,7 @@ from pathlib import Path
 from synthclf.attributes import propose_attributes
 from synthclf.cli import run_stage
 from synthclf.io import write_json
-from synthclf.llm import open_llm
+from synthclf.llm import open_llm, run_log_path
 from synthclf.methods import load_method_prompts
 from synthclf.params import load_params
 from synthclf.tasks import load_task
@@ -24,7 +24,8 @@ def main(args):
     prompts = load_method_prompts()
     requests = 1 + len(task.labels) * (len(params.attributes.dimensions) + params.attributes.proposed_dimensions)
     sampling = params.generate.sampling.model_copy(update={"max_tokens": params.attributes.max_tokens})
-    with open_llm(params.llm, sampling, progress_total=requests, progress_desc=f"{task.name}/attributes") as llm:
+    with open_llm(params.llm, sampling, progress_total=requests, progress_desc=f"{task.name}/attributes",
+                  run_log=run_log_path("attributes", task.name)) as llm:
         attributes = propose_attributes(task, llm, params.attributes, prompts.attributed, params.seed)
     write_json(Path("data/attributes") / f"{task.name}.json", attributes)
     counts = {label: sum(len(v) for v in dims.values()) for label, dims in attributes["values"].items()}

@@ -11,7 +11,7 @@ from synthclf.diversity import Embedder
 from synthclf.filters import filter_synthetic
 from synthclf.io import read_examples, read_jsonl, write_json, write_jsonl
 from synthclf.label_check import check_labels, judge_labels
-from synthclf.llm import open_llm
+from synthclf.llm import open_llm, run_log_path
 from synthclf.params import check_method, load_params
 from synthclf.tasks import load_task
 
@@ -27,9 +27,9 @@ def main(args):
         embed = Embedder(params.diversity.model) if checks.cleanlab else None
         judge = None
         if checks.llm_judge:
-            # A label name is a few tokens; the room beyond lets a chatty answer finish rather than be cut off.
-            sampling = params.generate.sampling.model_copy(update={"max_tokens": 48})
-            llm = stack.enter_context(open_llm(params.llm, sampling, progress_desc=f"{args.task}/{args.method} judge"))
+            sampling = params.generate.sampling.model_copy(update={"max_tokens": checks.max_tokens})
+            llm = stack.enter_context(open_llm(params.llm, sampling, progress_desc=f"{args.task}/{args.method} judge",
+                                               run_log=run_log_path("filter", f"{args.task}-{args.method}")))
             judge = partial(judge_labels, task, llm=llm, seed=params.seed)
         checker = partial(check_labels, task=task, params=checks, seed=params.seed, embed=embed, judge=judge)
         kept, counts = filter_synthetic(records, params.filter, test_texts, checker if checks.cleanlab or checks.llm_judge else None)

@@ -7,7 +7,7 @@ from pathlib import Path
 from synthclf.cli import run_stage
 from synthclf.generation import generate_synthetic
 from synthclf.io import read_examples, read_json, write_json, write_jsonl
-from synthclf.llm import open_llm
+from synthclf.llm import open_llm, run_log_path
 from synthclf.params import check_method, load_params
 from synthclf.tasks import load_task
 
@@ -21,12 +21,16 @@ def main(args):
     real_train = read_examples(Path("data/real") / task.name / "train.jsonl", task.labels) if needs_train else []
     attributes = read_json(Path("data/attributes") / f"{task.name}.json") if args.method == "attributed" else None
     total = params.generate.per_label * len(task.labels)
-    with open_llm(params.llm, params.generate.sampling, progress_total=total, progress_desc=f"{task.name}/{args.method}") as llm:
+    name = f"{task.name}-{args.method}"
+    with open_llm(params.llm, params.generate.sampling, progress_total=total, progress_desc=f"{task.name}/{args.method}",
+                  run_log=run_log_path("generate", name)) as llm:
         records, summary = generate_synthetic(task, args.method, llm, params.generate, params.seed, real_train, attributes)
-        usage = llm.usage.as_dict()
+        # What producing this set cost, served from the cache or not; this run's requests, cache hits and
+        # wall time go to the run log, since they would make the metrics depend on the cache's state.
+        cost = {**llm.data_cost.as_dict(), "bad_responses": llm.usage.bad_responses}
         model = llm.model_id
     write_jsonl(Path("data/synthetic") / task.name / f"{args.method}.jsonl", records)
-    write_json(Path("metrics/generate") / f"{task.name}-{args.method}.json", {**summary, **usage, "model": model})
+    write_json(Path("metrics/generate") / f"{name}.json", {**summary, **cost, "model": model})
     print(f"{task.name}/{args.method}: {summary['n']} of {summary['wanted']} examples ({summary['failed_requests']} failed requests)")
 
 

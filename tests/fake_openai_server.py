@@ -25,6 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from params_helpers import repo_params
+
 from synthclf.params import LLMParams
 
 FAULTS = ("429", "500", "hang", "drop", "empty", "length", "refusal", "malformed", "400", "401")
@@ -223,8 +225,9 @@ class FakeOpenAIServer:
 
 
 def fake_llm_params(server: FakeOpenAIServer, cache_dir: Path, **overrides: Any) -> LLMParams:
-    """LLM params that point synthclf at ``server``, with short timeouts so fault tests stay fast."""
+    """LLM params that point synthclf at ``server``, with short timeouts so fault tests stay fast; the
+    rest from the repo's params.yaml."""
     fields: dict[str, Any] = {"backend": "openai-compatible", "model": "fake-model", "base_url": server.base_url,
                               "cache_dir": str(cache_dir), "timeout_s": 1.0, "max_retries": 3, "concurrency": 4}
     fields.update(overrides)
-    return LLMParams(**fields)
+    return repo_params(LLMParams, **fields)

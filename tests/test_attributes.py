@@ -2,6 +2,7 @@
 attribute values is an error rather than silently unconditioned data."""
 
 import pytest
+from params_helpers import repo_params
 from test_prompts_generation import TASK
 
 from synthclf.attributes import parse_list, propose_attributes
@@ -47,7 +48,7 @@ class ListModel:
 
 def test_propose_attributes_asks_for_dimensions_then_values_per_label():
     prompts = load_method_prompts().attributed
-    params = AttributesParams(dimensions=["subtopic"], proposed_dimensions=1, values_per_dimension=2)
+    params = repo_params(AttributesParams, dimensions=["subtopic"], proposed_dimensions=1, values_per_dimension=2)
     model = ListModel()
     attributes = propose_attributes(TASK, model, params, prompts, seed=0)
     assert attributes["dimensions"] == ["subtopic", "tone"]
@@ -58,7 +59,7 @@ def test_propose_attributes_asks_for_dimensions_then_values_per_label():
 
 def test_a_label_without_any_values_is_an_error():
     prompts = load_method_prompts().attributed
-    params = AttributesParams(dimensions=["subtopic"], proposed_dimensions=0)
+    params = repo_params(AttributesParams, dimensions=["subtopic"], proposed_dimensions=0)
     with pytest.raises(SynthclfError, match="negative"):
         propose_attributes(TASK, ListModel(silent_on="pans the film"), params, prompts, seed=0)
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from params_helpers import repo_params
 
 from synthclf.classifiers import load_classifier, train_classifier, validation_split
 from synthclf.errors import SynthclfError
-from synthclf.params import EarlyStoppingParams, EncoderParams, TfidfParams, TrainParams
+from synthclf.params import EarlyStoppingParams, TrainParams
 
 SPORTS = [
     "The striker scored twice in the final match",
@@ -50,10 +54,11 @@ HELD_OUT = [
     ("Stir the eggs into the sauce over low heat", "cooking"),
 ]
 
-TFIDF = TrainParams(classifiers=["tfidf_lr"], tfidf_lr=TfidfParams(C=10.0, ngram_max=2))
-ENCODER = TrainParams(
+TFIDF = repo_params(TrainParams, classifiers=["tfidf_lr"], tfidf_lr={"C": 10.0, "ngram_max": 2})
+ENCODER = repo_params(
+    TrainParams,
     classifiers=["encoder"],
-    encoder=EncoderParams(epochs=4, batch_size=8, learning_rate=2e-4, max_length=32, early_stopping=None),
+    encoder={"epochs": 4, "batch_size": 8, "learning_rate": 2e-4, "max_length": 32, "early_stopping": None},
 )
 
 
@@ -71,6 +76,24 @@ def test_tfidf_learns_and_round_trips(tmp_path: Path) -> None:
     proba = clf.predict_proba(texts)
     assert proba.shape == (4, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+# Trains the TF-IDF baseline in a fresh interpreter: what a dvc repro in another process would write.
+TFIDF_CHILD = """
+import sys
+from test_classifiers import LABELS, TEXTS, TFIDF
+from synthclf.classifiers import train_classifier
+train_classifier("tfidf_lr", TEXTS, LABELS, ["sports", "cooking"], TFIDF, 0, sys.argv[1])
+"""
+
+
+def test_tfidf_model_files_are_the_same_bytes_in_every_process(tmp_path: Path) -> None:
+    """DVC tracks the model folder's hash: a warm re-run must not change dvc.lock."""
+    for run, hash_seed in (("a", "1"), ("b", "2")):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed,
+               "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
+        subprocess.run([sys.executable, "-c", TFIDF_CHILD, str(tmp_path / run)], env=env, check=True)
+    assert folder_bytes(tmp_path / "a") == folder_bytes(tmp_path / "b")
 
 
 def test_tfidf_keeps_a_column_for_a_class_missing_from_training(
@@ -151,7 +174,7 @@ def test_hub_model_offline_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.
 
     # Never touch the network from tests, whatever the caller's environment says.
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    params = TrainParams(classifiers=["encoder"], encoder=EncoderParams(model="no-such-org/no-such-model"))
+    params = repo_params(TrainParams, classifiers=["encoder"], encoder={"model": "no-such-org/no-such-model"})
     with pytest.raises(SynthclfError, match="'no-such-org/no-such-model' is not a local path and the hub"):
         train_classifier("encoder", TEXTS, LABELS, ["sports", "cooking"], params, 0, tmp_path / "m")
     assert not (tmp_path / "m").exists()
@@ -161,7 +184,9 @@ def test_hub_model_offline_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.
 def test_encoder_fine_tunes_saves_loads_and_is_deterministic(tmp_path: Path) -> None:
     info = train_classifier("encoder", TEXTS, LABELS, LABEL_NAMES, ENCODER, 0, tmp_path / "a")
     assert info["model"] == "sentence-transformers/all-MiniLM-L6-v2"
-    assert info["n_train"] == 40 and info["epochs"] == 4 and info["device"]
+    assert info["n_train"] == 40 and info["epochs"] == 4
+    # The model folder's hash is tracked by DVC: nothing in it may depend on the clock or the host.
+    assert not {"train_seconds", "device"} & set(json.loads((tmp_path / "a" / "info.json").read_text()))
     assert (tmp_path / "a" / "config.json").is_file()
 
     clf = load_classifier(tmp_path / "a")
@@ -177,6 +202,12 @@ def test_encoder_fine_tunes_saves_loads_and_is_deterministic(tmp_path: Path) -> 
     again = train_classifier("encoder", TEXTS, LABELS, LABEL_NAMES, ENCODER, 0, tmp_path / "b")
     assert again["train_loss"] == info["train_loss"]
     np.testing.assert_allclose(load_classifier(tmp_path / "b").predict_proba(texts), proba, atol=1e-6)
+    # Byte for byte, since DVC tracks the folder's hash: a warm re-run must leave dvc.lock as it was.
+    assert folder_bytes(tmp_path / "b") == folder_bytes(tmp_path / "a")
+
+
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(f.relative_to(folder)): f.read_bytes() for f in sorted(folder.rglob("*")) if f.is_file()}
 
 
 def test_validation_split_is_stratified_from_the_training_source_or_none_when_too_small() -> None:

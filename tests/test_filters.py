@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from params_helpers import repo_params
 
 from synthclf.errors import SynthclfError
 from synthclf.filters import filter_synthetic, normalize
@@ -34,7 +35,7 @@ def _records(*texts: str, label: str = "a") -> list[dict]:
 
 
 def _params(**changes) -> FilterParams:
-    return FilterParams(min_words=3, max_words=60, **changes)
+    return repo_params(FilterParams, min_words=3, max_words=60, **changes)
 
 
 @pytest.mark.parametrize(
@@ -64,7 +65,7 @@ def test_filter_counts_every_reason_and_keeps_the_rest():
         {"id": "5", "text": " ".join(["word"] * 30), "label": "b"},
         {"id": "6", "text": "Another good example sentence here.", "label": "b"},
     ]
-    kept, counts = filter_synthetic(records, FilterParams(min_words=3, max_words=20))
+    kept, counts = filter_synthetic(records, repo_params(FilterParams, min_words=3, max_words=20))
     assert [r["id"] for r in kept] == ["1", "6"]
     assert kept[0]["text"] == "A fine and long enough text."
     assert counts == {

@@ -3,6 +3,7 @@ robustly, and the drop policy removes exactly what params say."""
 
 import numpy as np
 import pytest
+from params_helpers import repo_params
 
 from synthclf.filters import filter_synthetic
 from synthclf.label_check import agreement, check_labels, cleanlab_flags, judge_labels, parse_judgement
@@ -76,7 +77,7 @@ def test_drop_policy(drop, dropped):
     texts[5] = "neg text, mislabelled"
     records = [{"text": t, "label": label} for t, label in zip(texts, labels)]
     by_text = dict(zip(texts, points))
-    params = LabelCheckParams(cleanlab=True, llm_judge=True, drop=drop)
+    params = repo_params(LabelCheckParams, cleanlab=True, llm_judge=True, drop=drop)
     wrong, report = check_labels(records, TASK, params, seed=0, embed=lambda ts: np.array([by_text[t] for t in ts]),
                                  judge=lambda ts: judge_labels(TASK, ts, JudgeModel(), seed=0))
     assert [i for i, w in enumerate(wrong) if w] == dropped
@@ -85,7 +86,7 @@ def test_drop_policy(drop, dropped):
 
 def test_filter_counts_label_issues_and_rebalances():
     records = [{"text": f"a long enough text number {i}", "label": "positive" if i % 2 else "negative"} for i in range(6)]
-    kept, counts = filter_synthetic(records, FilterParams(), check_labels=lambda rs: ([r["label"] == "positive" for r in rs], {"x": 1}))
+    kept, counts = filter_synthetic(records, repo_params(FilterParams), check_labels=lambda rs: ([r["label"] == "positive" for r in rs], {"x": 1}))
     assert counts["removed"]["label_issue"] == 3 and counts["kept"] == 3
     assert counts["kept_per_label"] == {"negative": 3, "positive": 0}
     assert counts["label_check"] == {"x": 1}
@@ -93,4 +94,4 @@ def test_filter_counts_label_issues_and_rebalances():
 
 def test_dropping_by_a_switched_off_check_is_refused():
     with pytest.raises(ValueError, match="llm_judge"):
-        LabelCheckParams(llm_judge=False, drop="either")
+        LabelCheckParams(cleanlab=True, llm_judge=False, drop="either", max_tokens=48)

@@ -4,6 +4,7 @@ import math
 from collections import Counter
 
 import pytest
+from params_helpers import repo_params
 from test_classifiers import HELD_OUT, LABELS, TEXTS
 
 from synthclf.evaluation import combine_seeds
@@ -12,7 +13,7 @@ from synthclf.learning_curve import (
     real_examples_worth,
     stratified_order,
 )
-from synthclf.params import TfidfParams, TrainParams
+from synthclf.params import TrainParams
 from synthclf.report import (
     build_summary,
     mixes_table,
@@ -47,7 +48,7 @@ def test_worth_in_real_examples_interpolates_on_a_log_scale(synthetic, expected)
 def test_learning_curve_trains_on_each_size_below_the_training_set():
     train = [{"text": t, "label": y} for t, y in zip(TEXTS, LABELS)]
     test = [{"text": t, "label": y} for t, y in HELD_OUT]
-    params = TrainParams(classifiers=["tfidf_lr"], tfidf_lr=TfidfParams(C=10.0), seeds=[0, 1])
+    params = repo_params(TrainParams, classifiers=["tfidf_lr"], tfidf_lr={"C": 10.0}, seeds=[0, 1])
     curve = learning_curve(train, test, ["cooking", "sports"], [20, 10, 40, 100], ["tfidf_lr"], params, seed=0)
     assert list(curve["tfidf_lr"]) == ["10", "20"]
     # TF-IDF + LR is deterministic: one model, whatever the seeds.
@@ -116,7 +117,7 @@ def test_verdict_warns_when_the_real_data_classifier_learnt_little():
 def test_mixes_add_the_synthetic_set_to_every_subset_and_to_the_full_set():
     train = [{"text": t, "label": y} for t, y in zip(TEXTS, LABELS)]
     test = [{"text": t, "label": y} for t, y in HELD_OUT]
-    params = TrainParams(classifiers=["tfidf_lr"], tfidf_lr=TfidfParams(C=10.0))
+    params = repo_params(TrainParams, classifiers=["tfidf_lr"], tfidf_lr={"C": 10.0})
     # A synthetic set whose every label is wrong outweighs a few real examples and drags them down.
     swapped = [{"text": r["text"], "label": {"sports": "cooking", "cooking": "sports"}[r["label"]]} for r in train]
     real = learning_curve(train, test, ["cooking", "sports"], [4, 100], ["tfidf_lr"], params, seed=0)["tfidf_lr"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fake_openai_server import FakeOpenAIServer
+from params_helpers import repo_params
 
 from synthclf.errors import SynthclfError
 from synthclf.llm import open_llm
@@ -22,13 +23,13 @@ def test_planted_key_leaks_nowhere(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     caplog.set_level(logging.DEBUG)  # every logger, the openai and httpx ones included
     cache_dir = tmp_path / "cache"
     with FakeOpenAIServer() as server:
-        params = LLMParams(backend="openai", model="gpt-3.5-turbo", base_url=server.base_url,
-                           cache_dir=str(cache_dir), timeout_s=1.0, max_retries=2)
+        params = repo_params(LLMParams, backend="openai", model="gpt-3.5-turbo", base_url=server.base_url,
+                             api_key_env="OPENAI_API_KEY", cache_dir=str(cache_dir), timeout_s=1.0, max_retries=2)
         # Faults on the way exercise the retry and warning paths, which format error messages.
         server.fail("500", match="q1")
         server.fail("drop", match="q2")
         server.fail("400", match="q3")
-        with open_llm(params, Sampling()) as llm:
+        with open_llm(params, repo_params(Sampling)) as llm:
             async def main() -> list[str | None]:
                 return await asyncio.gather(*(llm.complete([{"role": "user", "content": f"q{i}"}], seed=0, index=i)
                                               for i in range(4)))
@@ -39,7 +40,7 @@ def test_planted_key_leaks_nowhere(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         # A server that echoes the key back in its error message, as OpenAI's does for a wrong key.
         server.fail("401")
         with pytest.raises(SynthclfError) as raised:
-            with open_llm(params, Sampling()) as llm:
+            with open_llm(params, repo_params(Sampling)) as llm:
                 asyncio.run(llm.complete([{"role": "user", "content": "again"}], seed=0, index=0))
         requests = server.requests
 

@@ -12,7 +12,7 @@ from repo_helpers import ROOT, commit_all, init_repo, run, tool_env
 
 from synthclf.distributions import cache_root
 
-PROJECT_FILES = ["dvc.yaml", "stages", "src", "tasks", "prompts"]
+PROJECT_FILES = ["dvc.yaml", ".gitignore", "stages", "src", "tasks", "prompts"]
 
 
 def private_cache(tmp_path_factory) -> Path:
@@ -57,7 +57,10 @@ def test_repro_produces_every_task_and_source(tiny_repo):
             records = [json.loads(line) for line in (repo / "data" / "synthetic" / task / f"{method}.jsonl").open()]
             assert records and all(r["method"] == method and r["text"] for r in records)
             gen = json.loads((repo / "metrics" / "generate" / f"{task}-{method}.json").read_text())
-            assert gen["requests"] > 0 and gen["tokens_out"] > 0
+            assert gen["tokens_out"] > 0 and gen["cost_usd"] == 0.0
+            # What this run did depends on the cache and the clock: it is logged, never tracked.
+            assert not {"requests", "cache_hits", "retries", "wall_s"} & set(gen)
+            assert run_log(repo, "generate", f"{task}-{method}")["requests"] > 0
             # The tiny profile runs both label checks, the judge through the real embedded server.
             checked = json.loads((repo / "metrics" / "filter" / f"{task}-{method}.json").read_text())["label_check"]
             assert isinstance(checked["llm_judge_flagged"], int) and "cleanlab_flagged" in checked
@@ -98,6 +101,44 @@ def test_second_repro_has_nothing_to_do(tiny_repo):
     assert "Running stage" not in out
     assert "up to date" in out
     assert "changed" not in run(["dvc", "status"], repo, env)
+
+
+def run_log(repo: Path, stage: str, name: str) -> dict:
+    return json.loads((repo / "logs" / stage / f"{name}.json").read_text())
+
+
+def tracked_outputs(repo: Path, *folders: str) -> dict[str, bytes]:
+    """The bytes of every output git or DVC tracks (all of them, or those under ``folders``)."""
+    roots = folders or ("dvc.lock", "data", "models", "metrics", "reports")
+    files = [f for root in roots for f in sorted([repo / root] if (repo / root).is_file() else (repo / root).rglob("*"))]
+    return {str(f.relative_to(repo)): f.read_bytes() for f in files if f.is_file()}
+
+
+@pytest.mark.slow
+def test_cold_generation_gives_the_same_bytes(tiny_repo, tmp_path_factory):
+    """The same params, seed and GGUF from an empty LLM cache: byte-identical synthetic data."""
+    repo, env, params, _ = tiny_repo
+    first = tracked_outputs(repo, "data/synthetic", "metrics/generate")
+    cold_env = {**env, "SYNTHCLF_CACHE_DIR": str(private_cache(tmp_path_factory))}
+    run(["dvc", "repro", "--force", "--single-item", "generate"], repo, cold_env)
+    for task in params["tasks"]:
+        for method in params["methods"]:
+            log = run_log(repo, "generate", f"{task}-{method}")
+            assert log["requests"] > 0 and log["cache_hits"] == 0, "the second generation was not cold"
+    assert tracked_outputs(repo, "data/synthetic", "metrics/generate") == first
+
+
+@pytest.mark.slow
+def test_warm_rerun_writes_the_same_tracked_outputs(tiny_repo):
+    """Every stage again with every answer from the cache: the same dvc.lock, data, models, metrics
+    and report as the cold run, byte for byte."""
+    repo, env, params, _ = tiny_repo
+    cold = tracked_outputs(repo)
+    run(["dvc", "repro", "--force"], repo, env)
+    assert run_log(repo, "generate", f"{params['tasks'][0]}-{params['methods'][0]}")["requests"] == 0
+    warm = tracked_outputs(repo)
+    assert sorted(warm) == sorted(cold)
+    assert [name for name in cold if warm[name] != cold[name]] == []
 
 
 @pytest.fixture(scope="module")

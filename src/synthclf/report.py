@@ -459,8 +459,8 @@ def render_report(
         "## The synthetic data",
         "",
         f"| Task | Method | Requested | Generated | Kept after filtering | Removed ({' / '.join(r.replace('_', ' ') for r in REASONS)}) "
-        "| Label issues flagged (cleanlab / LLM judge) | Balance | Tokens in / out | Cost (USD) | Cache hits | Wall (s) |",
-        "|---|---|---:|---:|---:|---|---|---:|---:|---:|---:|---:|",
+        "| Label issues flagged (cleanlab / LLM judge) | Balance | Tokens in / out | Cost (USD) |",
+        "|---|---|---:|---:|---:|---|---|---:|---:|---:|",
     ]
     for key in sorted(generation):
         g, f = generation[key], filtering.get(key, {})
@@ -472,8 +472,7 @@ def render_report(
         flagged = " / ".join("–" if checked.get(k) is None else str(checked[k]) for k in ("cleanlab_flagged", "llm_judge_flagged"))
         lines.append(
             f"| {task} | {SOURCE_TITLES.get(method, method)} | {g.get('wanted', '–')} | {g.get('n', '–')} | {f.get('kept', '–')} | "
-            f"{removed} | {flagged} | {balance} | {g.get('tokens_in', 0)} / {g.get('tokens_out', 0)} | {g.get('cost_usd', 0.0):.4f} | "
-            f"{g.get('cache_hits', 0)} | {g.get('wall_s', 0.0):.0f} |"
+            f"{removed} | {flagged} | {balance} | {g.get('tokens_in', 0)} / {g.get('tokens_out', 0)} | {g.get('cost_usd', 0.0):.4f} |"
         )
     lines += ["", "## Task subjectivity levels", ""]
     for task in sorted(subjectivity_notes):

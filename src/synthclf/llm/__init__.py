@@ -2,9 +2,10 @@
 
     with open_llm(params.llm, sampling, progress_total=n) as llm:
         text = await llm.complete(messages, seed=seed, index=i, parse=parse)  # str | None
-    llm.usage.as_dict()
+    llm.data_cost.as_dict()  # what the answers used cost to produce: a property of the data
+    llm.usage.as_dict()      # what this run did (requests, cache hits, wall time): for the run log
 """
 
-from synthclf.llm.client import LLM, BadResponse, Usage, open_llm
+from synthclf.llm.client import LLM, BadResponse, Cost, Usage, open_llm, run_log_path
 
-__all__ = ["LLM", "BadResponse", "Usage", "open_llm"]
+__all__ = ["LLM", "BadResponse", "Cost", "Usage", "open_llm", "run_log_path"]

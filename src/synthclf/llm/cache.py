@@ -5,8 +5,10 @@ One SQLite file in WAL mode, shared by every process and checkout of a user (its
 as soon as it arrives, so a run killed at any point - SIGKILL included - loses at most the requests
 that were in flight, and a re-run with the same inputs is served entirely from here.
 
-Only what the model returned is stored (content, finish reason, refusal, token counts) under the
-sha256 of the request; never a credential, never a URL with a port or temp path in it.
+Only what the model returned is stored (content, finish reason, refusal, token counts) and what it
+cost when it was paid, under the sha256 of the request; never a credential, never a URL with a port or
+temp path in it. The stored cost makes the cost of a synthetic set a property of the set: a re-run
+served from here reports what producing the data cost, not the zero this run paid.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ CREATE TABLE IF NOT EXISTS responses (
     refusal TEXT,
     tokens_in INTEGER NOT NULL,
     tokens_out INTEGER NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    cost_usd REAL
 ) WITHOUT ROWID
 """
 
@@ -47,6 +50,8 @@ class CachedResponse:
     refusal: str | None
     tokens_in: int
     tokens_out: int
+    # US dollars at the prices in force when it was paid; None for answers cached before costs were kept.
+    cost_usd: float | None = None
 
 
 def request_key(model: dict[str, Any], messages: list[dict[str, Any]], sampling: dict[str, Any],
@@ -85,6 +90,9 @@ class ResponseCache:
             # loss; only a power cut may drop the last commits, which are then simply requested again.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(responses)")}
+            if "cost_usd" not in columns:  # a cache written before costs were stored keeps its answers
+                self._db.execute("ALTER TABLE responses ADD COLUMN cost_usd REAL")
         except sqlite3.DatabaseError as exc:
             raise SynthclfError(f"{self.path}: cannot use the LLM response cache ({exc}); "
                                 "move the file away or set llm.cache_dir") from None
@@ -94,7 +102,7 @@ class ResponseCache:
     def get(self, key: str) -> CachedResponse | None:
         try:
             row = self._db.execute(
-                "SELECT content, finish_reason, refusal, tokens_in, tokens_out FROM responses WHERE key = ?", (key,)
+                "SELECT content, finish_reason, refusal, tokens_in, tokens_out, cost_usd FROM responses WHERE key = ?", (key,)
             ).fetchone()
         except sqlite3.Error as exc:
             raise SynthclfError(f"{self.path}: cannot read the LLM response cache ({exc})") from None
@@ -105,10 +113,11 @@ class ResponseCache:
         # reader of a key sees the same answer from then on.
         try:
             self._db.execute(
-                "INSERT OR IGNORE INTO responses (key, content, finish_reason, refusal, tokens_in, tokens_out, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO responses"
+                " (key, content, finish_reason, refusal, tokens_in, tokens_out, created, cost_usd)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (key, response.content, response.finish_reason, response.refusal,
-                 response.tokens_in, response.tokens_out, time.time()),
+                 response.tokens_in, response.tokens_out, time.time(), response.cost_usd),
             )
         except sqlite3.Error as exc:  # disk full, or another process held the lock for over a minute
             raise SynthclfError(f"{self.path}: cannot write the LLM response cache ({exc})") from None

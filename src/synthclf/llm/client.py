@@ -20,10 +20,12 @@ import math
 import os
 import random
 import re
+import sys
 import time
 from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -33,13 +35,16 @@ from tqdm import tqdm
 
 from synthclf.distributions import cache_root, sha256_of
 from synthclf.errors import SynthclfError
+from synthclf.io import write_json
 from synthclf.llm.cache import CachedResponse, ResponseCache, request_key
-from synthclf.llm.server import EmbeddedServer, embedded_server, resolve_gguf
+from synthclf.llm.server import EmbeddedServer, embedded_servers, resolve_gguf
 from synthclf.params import LLMParams, Sampling
 
 log = logging.getLogger(__name__)
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
+# Run logs: ignored by git and DVC (see .gitignore and .dvcignore).
+RUN_LOG_DIR = Path("logs")
 # Backoff for transport errors without a Retry-After: 0.5 s, 1 s, 2 s, ... capped, with jitter.
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 30.0
@@ -56,8 +61,26 @@ class BadResponse(Exception):
 
 
 @dataclass
+class Cost:
+    """Tokens and US dollars spent on answers."""
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+
+    def add(self, tokens_in: int, tokens_out: int, usd: float) -> None:
+        self.tokens_in += tokens_in
+        self.tokens_out += tokens_out
+        self.cost_usd += usd
+
+    def as_dict(self) -> dict[str, int | float]:
+        return {"tokens_in": self.tokens_in, "tokens_out": self.tokens_out, "cost_usd": round(self.cost_usd, 6)}
+
+
+@dataclass
 class Usage:
-    """What a run cost. Tokens and cost count only answers requested in this run, not cache hits."""
+    """What this run did: it depends on the cache's state and the clock, so it belongs in a run log,
+    never in a tracked output. Tokens and cost count only answers requested in this run."""
 
     requests: int = 0  # HTTP requests attempted, retries included (a cached answer makes none)
     cache_hits: int = 0  # answers (attempts) served from the cache
@@ -80,18 +103,18 @@ class Usage:
 class _Endpoint:
     identity: dict[str, str]  # the model's part of every cache key
     model_id: str
-    base_url: str | None  # None for the embedded server until start_server() has run
+    base_url: str | None  # None for the embedded servers until start_servers() has run
     api_key: str
-    start_server: Callable[[], EmbeddedServer] | None = None
+    start_servers: Callable[[], list[EmbeddedServer]] | None = None
 
 
 @dataclass
 class _Session:
-    """The client and concurrency gate of one event loop: asyncio objects cannot cross loops."""
+    """The clients of one event loop (asyncio objects cannot cross loops), and the gate on concurrency:
+    ``free`` holds one entry per request allowed in flight, each naming the client (server) it goes to."""
 
     loop: asyncio.AbstractEventLoop
-    client: openai.AsyncOpenAI
-    slots: asyncio.Semaphore
+    free: asyncio.Queue[openai.AsyncOpenAI]
     closer: AsyncGenerator[None, None]
 
 
@@ -125,15 +148,18 @@ class LLM:
                  bar: tqdm) -> None:
         self.model_id = endpoint.model_id
         self.usage = Usage()
+        # What every answer used cost whoever paid for it, now or in an earlier run: the cost of the
+        # data, the same whether it came from the server or the cache.
+        self.data_cost = Cost()
         # Why the latest item came back None, so that a run stopped by too many failures can say why.
         self.last_failure: str | None = None
         self._params = params
         self._sampling = sampling.model_dump()
         self._identity = endpoint.identity
-        self._base_url = endpoint.base_url
+        self._base_urls = [endpoint.base_url] if endpoint.base_url else []
         self._api_key = endpoint.api_key
-        self._start_server = endpoint.start_server
-        self._local = endpoint.start_server is not None
+        self._start_servers = endpoint.start_servers
+        self._local = endpoint.start_servers is not None
         self._cache = cache
         self._bar = bar
         self._session: _Session | None = None
@@ -171,14 +197,20 @@ class LLM:
             response = self._cache.get(key)
             if response is not None:
                 self.usage.cache_hits += 1
+                usd = response.cost_usd if response.cost_usd is not None else self._price(response)
             else:
                 response = await self._request(messages, attempt_seed(seed, attempt))
                 if response is None:
                     self.usage.failures += 1
                     return None
+                usd = self._price(response)
+                response = replace(response, cost_usd=usd)
                 # Committed before anything else can go wrong: this answer is never paid for twice.
                 self._cache.put(key, response)
-                self._account(response)
+                self.usage.tokens_in += response.tokens_in
+                self.usage.tokens_out += response.tokens_out
+                self.usage.cost_usd += usd
+            self.data_cost.add(response.tokens_in, response.tokens_out, usd)
             reason = _unusable(response, cut_ok)
             if reason is None:
                 assert response.content is not None  # _unusable rejects None
@@ -198,12 +230,13 @@ class LLM:
         """One answer from the server, retrying transport errors; None if this item cannot be had."""
         session = await self._current_session()
         problem = ""
-        async with session.slots:
+        client = await session.free.get()
+        try:
             for retry in range(self._params.max_retries + 1):
                 await self._pace(messages)
                 self.usage.requests += 1
                 try:
-                    completion = await session.client.chat.completions.create(
+                    completion = await client.chat.completions.create(
                         model=self._params.model,
                         messages=messages,  # type: ignore[arg-type]
                         seed=seed,
@@ -233,6 +266,8 @@ class LLM:
                 self.usage.retries += 1
                 log.debug("%s; retry %d of %d in %.2f s", problem, retry + 1, self._params.max_retries, wait)
                 await asyncio.sleep(wait)
+        finally:
+            session.free.put_nowait(client)
         self._failed_in_a_row += 1
         log.warning("request failed after %d attempts (%s)", self._params.max_retries + 1, problem)
         self.last_failure = f"{self._base_url}: {problem}"
@@ -269,12 +304,9 @@ class LLM:
             # four characters per token is the usual estimate for English.
             await self._tpm.acquire(len(json.dumps(messages)) // 4 + self._sampling["max_tokens"])
 
-    def _account(self, response: CachedResponse) -> None:
+    def _price(self, response: CachedResponse) -> float:
         prices = self._params.prices
-        self.usage.tokens_in += response.tokens_in
-        self.usage.tokens_out += response.tokens_out
-        self.usage.cost_usd += (response.tokens_in * prices.input_per_million
-                                + response.tokens_out * prices.output_per_million) / 1e6
+        return (response.tokens_in * prices.input_per_million + response.tokens_out * prices.output_per_million) / 1e6
 
     def _scrub(self, text: str) -> str:
         """One line without the key: servers echo keys back in error messages, in part or in full."""
@@ -287,35 +319,49 @@ class LLM:
     async def _current_session(self) -> _Session:
         loop = asyncio.get_running_loop()
         if self._session is None or self._session.loop is not loop:
-            if self._base_url is None:
-                # The embedded server starts at the first cache miss: a fully cached re-run never loads the
+            if not self._base_urls:
+                # The embedded servers start at the first cache miss: a fully cached re-run never loads the
                 # model. Starting blocks the loop for a second or so, but every request is waiting for it.
                 # One attempt only: a model that failed to load would fail again, slowly, for every item.
-                start, self._start_server = self._start_server, None
+                start, self._start_servers = self._start_servers, None
                 if start is None:
                     raise SynthclfError("the embedded LLM server failed to start (see the first error)")
-                server = start()
-                self._base_url, self._api_key = server.base_url, server.api_key
-            client = openai.AsyncOpenAI(
-                api_key=self._api_key,
-                base_url=self._base_url,
-                timeout=self._params.timeout_s,
-                max_retries=0,  # retried here instead: counted, and malformed 200 answers are retried too
-                # The embedded server is on loopback: an http_proxy from the environment must not see its
-                # traffic. Hosted backends keep the environment's proxy settings.
-                http_client=openai.DefaultAsyncHttpxClient(trust_env=False) if self._local else None,
-            )
-            closer = _close_with_loop(client)
-            self._session = _Session(loop, client, asyncio.Semaphore(self._params.concurrency), closer)
+                servers = start()
+                self._base_urls, self._api_key = [s.base_url for s in servers], servers[0].api_key
+            clients = [
+                openai.AsyncOpenAI(
+                    api_key=self._api_key,
+                    base_url=url,
+                    timeout=self._params.timeout_s,
+                    max_retries=0,  # retried here instead: counted, and malformed 200 answers are retried too
+                    # The embedded server is on loopback: an http_proxy from the environment must not see its
+                    # traffic. Hosted backends keep the environment's proxy settings.
+                    http_client=openai.DefaultAsyncHttpxClient(trust_env=False) if self._local else None,
+                )
+                for url in self._base_urls
+            ]
+            free: asyncio.Queue[openai.AsyncOpenAI] = asyncio.Queue()
+            # Round robin, so that concurrency spreads evenly over the embedded servers' slots.
+            for i in range(self._params.concurrency):
+                free.put_nowait(clients[i % len(clients)])
+            closer = _close_with_loop(clients)
+            self._session = _Session(loop, free, closer)
             await closer.__anext__()
         return self._session
+
+    @property
+    def _base_url(self) -> str:
+        """Where requests go, for messages: the URL, or the first of the embedded servers."""
+        if len(self._base_urls) > 1:
+            return f"{self._base_urls[0]} (and {len(self._base_urls) - 1} more embedded servers)"
+        return self._base_urls[0] if self._base_urls else "the embedded LLM server"
 
     def _finish(self) -> None:
         self.usage.wall_s = time.monotonic() - self._started
 
 
-async def _close_with_loop(client: openai.AsyncOpenAI) -> AsyncGenerator[None, None]:
-    """Close ``client`` inside its own event loop when that loop shuts down.
+async def _close_with_loop(clients: list[openai.AsyncOpenAI]) -> AsyncGenerator[None, None]:
+    """Close ``clients`` inside their own event loop when that loop shuts down.
 
     ``open_llm`` is a plain ``with`` block that may span several ``asyncio.run`` calls, so it cannot
     await the close itself. asyncio.run() finalises every suspended async generator of its loop
@@ -324,7 +370,8 @@ async def _close_with_loop(client: openai.AsyncOpenAI) -> AsyncGenerator[None, N
     try:
         yield
     finally:
-        await client.close()
+        for client in clients:
+            await client.close()
 
 
 def attempt_seed(seed: int, attempt: int) -> int:
@@ -419,15 +466,22 @@ def _hosted_endpoint(params: LLMParams) -> _Endpoint:
     return _Endpoint(identity=identity, model_id=params.model, base_url=base_url, api_key=key)
 
 
+def run_log_path(stage: str, name: str) -> Path:
+    """Where a stage's run log goes: untracked, because what a run did depends on the cache and the clock."""
+    return RUN_LOG_DIR / stage / f"{name}.json"
+
+
 @contextmanager
 def open_llm(params: LLMParams, sampling: Sampling, *, progress_total: int | None = None,
-             progress_desc: str = "LLM requests") -> Iterator[LLM]:
+             progress_desc: str = "LLM requests", run_log: Path | None = None) -> Iterator[LLM]:
     """An :class:`LLM` for ``params.backend``, usable until the block ends.
 
     For backend local the GGUF is resolved (and fetched once) here, and the embedded server starts at
     the first request that misses the cache and stops when the block ends, Ctrl-C included. The
     response cache lives in ``params.cache_dir`` or ``cache_root()/"llm"``. The progress bar advances
     once per ``complete()`` call. Debug logging on ``synthclf.llm`` also shows llama.cpp's logs.
+    When the block ends, however it ends, this run's :class:`Usage` (requests, cache hits, retries,
+    what it paid, wall time) is printed as one line and, with ``run_log``, written there as JSON.
     """
     # httpx logs one INFO line per request, which would bury the progress bar when a stage logs at
     # INFO; leave it alone if the user configured it.
@@ -446,7 +500,7 @@ def open_llm(params: LLMParams, sampling: Sampling, *, progress_total: int | Non
                     model_id=gguf.name,
                     base_url=None,
                     api_key="",
-                    start_server=lambda: servers.enter_context(embedded_server(gguf, params.local, verbose)),
+                    start_servers=lambda: servers.enter_context(embedded_servers(gguf, params.local, verbose)),
                 )
             else:
                 endpoint = _hosted_endpoint(params)
@@ -456,5 +510,15 @@ def open_llm(params: LLMParams, sampling: Sampling, *, progress_total: int | Non
                     yield llm
                 finally:
                     llm._finish()
+                    _report_run(progress_desc, llm, run_log)
     finally:
         cache.close()
+
+
+def _report_run(name: str, llm: LLM, run_log: Path | None) -> None:
+    usage = llm.usage
+    print(f"{name}: {usage.requests} LLM requests, {usage.cache_hits} answers from the cache, {usage.retries} retries, "
+          f"{usage.tokens_out} tokens generated, paid {usage.cost_usd:.4f} USD, {usage.wall_s:.0f} s", file=sys.stderr)
+    if run_log is not None:
+        write_json(run_log, {"model": llm.model_id, **usage.as_dict(),
+                             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")})

@@ -9,6 +9,7 @@ users cannot drive it. It lives exactly as long as its ``with`` block; Ctrl-C st
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import signal
 import struct
@@ -17,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,23 +68,54 @@ def check_gguf(path: Path) -> None:
         raise SynthclfError(f"{path}: unsupported GGUF version {version} (corrupt file?)")
 
 
+def available_cores() -> int:
+    """The CPU cores this process may run on (a container or taskset may allow fewer than the machine has)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 @contextmanager
-def embedded_server(gguf: Path, local: LocalModel, verbose: bool = False) -> Iterator[EmbeddedServer]:
-    """Serve ``gguf`` (from :func:`resolve_gguf`) with ``local``'s settings until the block ends, however it ends."""
+def embedded_servers(gguf: Path, local: LocalModel, verbose: bool = False) -> Iterator[list[EmbeddedServer]]:
+    """``local.servers`` servers of ``gguf`` (null: one per core), each with its share of the cores.
+
+    Several servers of one slot each, rather than one server of several slots: llama.cpp's numerics
+    depend on which sequences share a batch, so a slot that decodes alone gives the same answer to the
+    same request whichever server takes it and whatever else runs, and the thread count does not
+    change it either. On 2 cores, two one-thread servers also generate faster than one batched server.
+    """
+    if local.parallel > 1 or local.prompt_cache:
+        # What shares a batch, and what was cached before, depends on timing.
+        log.warning("llm.local.parallel %d, prompt_cache %s: faster on many cores, but the same params no longer give "
+                    "the same answers byte for byte", local.parallel, local.prompt_cache)
+    count = local.server_count
+    threads = local.threads or max(1, available_cores() // count)
+    api_key = secrets.token_urlsafe(24)  # one key for the pool: the client scrubs it from every message
+    with ExitStack() as stack:
+        yield [stack.enter_context(embedded_server(gguf, local, verbose, api_key=api_key, threads=threads))
+               for _ in range(count)]
+
+
+@contextmanager
+def embedded_server(gguf: Path, local: LocalModel, verbose: bool = False, *, api_key: str | None = None,
+                    threads: int | None = None) -> Iterator[EmbeddedServer]:
+    """Serve ``gguf`` (from :func:`resolve_gguf`) with ``local``'s settings until the block ends, however it ends.
+
+    ``threads`` (default: ``local.threads``, else llama.cpp's choice) are this server's CPU threads."""
     import xllamacpp  # imported here: hosted backends never need the native library
 
-    api_key = secrets.token_urlsafe(24)
+    api_key = api_key or secrets.token_urlsafe(24)
+    threads = threads or local.threads
     params = xllamacpp.CommonParams()
     params.model.path = str(gguf)
     params.n_parallel = local.parallel
+    params.cache_prompt = local.prompt_cache
     params.n_ctx = local.parallel * local.context_per_slot
     params.hostnames = [HOST]
     params.port = 0  # the OS picks a free port atomically; listening_address reports it
     params.api_keys = [api_key]
     params.endpoint_slots = True  # the readiness check below needs /slots
-    if local.threads:
-        params.cpuparams.n_threads = local.threads
-        params.cpuparams_batch.n_threads = local.threads
+    if threads:
+        params.cpuparams.n_threads = threads
+        params.cpuparams_batch.n_threads = threads
     # Verbosity 1 keeps llama.cpp's error lines (why a model failed to load) and drops its per-request
     # chatter; 3 is llama.cpp's default, shown when the caller asks for debug output.
     params.verbosity = 3 if verbose else 1

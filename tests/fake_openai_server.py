@@ -10,6 +10,7 @@ requests (optionally only those whose last message contains ``match``):
 - ``"hang"``: sleep ``hang_s`` before answering (longer than the client's timeout);
 - ``"drop"``: close the connection without a response;
 - ``"empty"``: empty content; ``"length"``: finish_reason "length"; ``"refusal"``: a refusal;
+- ``"text"``: a normal answer whose content is ``text`` (a refusal written as plain text, say);
 - ``"malformed"``: status 200 with a body that is not JSON;
 - ``"400"``: the request itself is rejected (as for a prompt longer than the context);
 - ``"401"``: invalid key, with the presented key echoed back the way careless servers do.
@@ -29,7 +30,7 @@ from params_helpers import repo_params
 
 from synthclf.params import LLMParams
 
-FAULTS = ("429", "500", "hang", "drop", "empty", "length", "refusal", "malformed", "400", "401")
+FAULTS = ("429", "500", "hang", "drop", "empty", "length", "refusal", "text", "malformed", "400", "401")
 
 
 @dataclass
@@ -47,6 +48,7 @@ class _Rule:
     match: str | None
     retry_after: float
     hang_s: float
+    text: str
 
 
 @dataclass
@@ -111,6 +113,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._completion(body, reply_for(body)[:10], "length")
         elif kind == "refusal":
             self._completion(body, None, "stop", refusal="I can't help with that.")
+        elif kind == "text":
+            self._completion(body, rule.text, "stop")
         elif kind == "malformed":
             self._send(200, b'{"id": "chatcmpl-1", "choices": [', {"Content-Type": "application/json"})
         elif kind == "400":
@@ -208,12 +212,17 @@ class FakeOpenAIServer:
             self._state.delay_s = seconds
 
     def fail(self, kind: str, times: int = 1, *, match: str | None = None, retry_after: float = 1.0,
-             hang_s: float = 3.0) -> None:
+             hang_s: float = 3.0, text: str = "") -> None:
         """Answer the next ``times`` requests (whose last message contains ``match``) with fault ``kind``."""
         if kind not in FAULTS:
             raise ValueError(f"unknown fault {kind!r}; expected one of {FAULTS}")
         with self._state.lock:
-            self._state.rules.append(_Rule(kind, times, match, retry_after, hang_s))
+            self._state.rules.append(_Rule(kind, times, match, retry_after, hang_s, text))
+
+    def clear_faults(self) -> None:
+        """The server is fixed: every later request gets a healthy answer."""
+        with self._state.lock:
+            self._state.rules.clear()
 
     def __enter__(self) -> FakeOpenAIServer:
         self._thread.start()

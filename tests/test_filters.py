@@ -64,14 +64,16 @@ def test_filter_counts_every_reason_and_keeps_the_rest():
         {"id": "4", "text": "Too short", "label": "b"},
         {"id": "5", "text": " ".join(["word"] * 30), "label": "b"},
         {"id": "6", "text": "Another good example sentence here.", "label": "b"},
+        {"id": "7", "text": "I'm sorry, but I can't help with that request.", "label": "a"},
     ]
     kept, counts = filter_synthetic(records, repo_params(FilterParams, min_words=3, max_words=20))
     assert [r["id"] for r in kept] == ["1", "6"]
     assert kept[0]["text"] == "A fine and long enough text."
     assert counts == {
-        "input": 6,
+        "input": 7,
         "kept": 2,
-        "removed": {"empty": 1, "too_short": 1, "too_long": 1, "duplicate": 1, "contaminated": 0, "near_duplicate": 0, "label_issue": 0},
+        "removed": {"empty": 1, "refusal_or_meta": 1, "too_short": 1, "too_long": 1, "duplicate": 1, "contaminated": 0,
+                    "near_duplicate": 0, "label_issue": 0},
         "kept_per_label": {"a": 1, "b": 1},
         "balance": 1.0,
         "labels_below_floor": [],

@@ -42,6 +42,9 @@ class ScriptedModel:
         self.requests: list[list[dict]] = []
         self.fail_every = fail_every
 
+    def retry_unusable_next_run(self):
+        return 0
+
     async def complete(self, messages, *, seed, index, parse=None):
         self.requests.append(messages)
         if self.fail_every and len(self.requests) % self.fail_every == 0:

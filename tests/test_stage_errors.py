@@ -62,6 +62,13 @@ def write_task(project: Path, **changes: Any) -> None:
     write_yaml(project / "tasks" / "toy.yaml", {**TOY_TASK, **changes})
 
 
+def repeat_label(project: Path) -> None:
+    """The task file with a label given twice, as a copy-and-paste slip leaves it."""
+    text = (project / "tasks" / "toy.yaml").read_text()
+    first = next(line for line in text.splitlines() if line.strip().startswith("pos:"))
+    (project / "tasks" / "toy.yaml").write_text(text.replace(first, f"{first}\n{first}", 1))
+
+
 def drop_task_field(project: Path, name: str) -> None:
     task = yaml.safe_load((project / "tasks" / "toy.yaml").read_text())
     del task[name]
@@ -149,6 +156,7 @@ CASES = {
                                ("tasks/toy.yaml: field 'labels': Field required",)),
     "task field mistyped": Case("prepare", lambda p: write_task(p, subjectivity="high"),
                                 ("tasks/toy.yaml: field 'subjectivity'", "(got 'high')")),
+    "task key twice": Case("prepare", lambda p: repeat_label(p), ("tasks/toy.yaml", "duplicate key 'pos' at line")),
     # Params.
     "zero count": Case("prepare", lambda p: set_param(p, "generate.per_label", 0),
                        ("params.yaml: field 'generate.per_label': Input should be greater than 0 (got 0)",)),
@@ -165,6 +173,11 @@ CASES = {
                                ("real-data/train.csv: empty file",)),
     "dataset not UTF-8": Case("prepare", lambda p: write_bytes(p / "real-data/train.csv", b"text,label\ncaf\xe9,pos\n"),
                               ("real-data/train.csv: not UTF-8 (byte 14)",)),
+    "dataset row wider than its header": Case("prepare", lambda p: (p / "real-data" / "train.csv").write_text(
+        "text,label\ngood,pos\nbad, really,neg\n"), ("real-data/train.csv:3: 3 fields, but the header has 2",)),
+    "base_url without a scheme": Case("generate", lambda p: update_params(
+        p, "llm", {"backend": "openai-compatible", "base_url": "127.0.0.1:8000/v1"}),
+        ("params.yaml: field 'llm'", "base_url '127.0.0.1:8000/v1' needs http:// or https://"), ["toy", "zero_shot"]),
     "dataset unknown label": Case("prepare", lambda p: write_csv(p / "real-data" / "train.csv", [["good", "pos"], ["meh", "maybe"]]),
                                   ("real-data/train.csv:3: label 'maybe' is not a label of task 'toy'",)),
     "label without examples": Case("prepare", lambda p: write_csv(p / "real-data" / "train.csv", [["good", "pos"]] * 3),

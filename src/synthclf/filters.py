@@ -10,6 +10,7 @@ from typing import Any
 
 from datasketch import MinHash, MinHashLSH
 
+from synthclf.answers import refusal_or_meta
 from synthclf.params import FilterParams, MinHashParams
 
 _OPENER = r"(?:sure|certainly|of course|okay|ok|absolutely|here(?:'s| is| are)|below is)\b"
@@ -22,7 +23,8 @@ _HEADING = re.compile(r"^\s*(?:#+\s*)?(?:\*\*)?(?:title|headline|review|tweet|te
 _LIST_MARK = re.compile(r"^\s*(?:\d{1,3}[.)]|[-*\u2022])\s+")
 QUOTES = "\"'\u201c\u201d\u2018\u2019`"
 _CLOSING = re.compile(r"\n\s*(?:i hope|let me know|feel free|note:)[^\n]*$", re.IGNORECASE)
-REASONS = ("empty", "too_short", "too_long", "duplicate", "contaminated", "near_duplicate", "label_issue")
+REASONS = ("empty", "refusal_or_meta", "too_short", "too_long", "duplicate", "contaminated", "near_duplicate",
+           "label_issue")
 # Given the records that survived every other filter: which to drop for a wrong label, and a report.
 LabelChecker = Callable[[list[dict[str, Any]]], tuple[list[bool], dict[str, Any]]]
 
@@ -118,7 +120,8 @@ def class_balance(labels: Iterable[str], kept: list[dict[str, Any]], floor: floa
 
 
 def _drop_unusable(records: Iterable[dict[str, Any]], params: FilterParams) -> tuple[list[dict[str, Any]], Counter[str]]:
-    """Normalise every text; drop empty, too short or long texts and exact duplicates, counting each."""
+    """Normalise every text; drop empty texts, refusals and meta-answers, too short or long texts and
+    exact duplicates, counting each."""
     kept: list[dict[str, Any]] = []
     removed: Counter[str] = Counter()
     seen: set[str] = set()
@@ -127,6 +130,8 @@ def _drop_unusable(records: Iterable[dict[str, Any]], params: FilterParams) -> t
         words = len(text.split())
         if words == 0:
             removed["empty"] += 1
+        elif refusal_or_meta(record["text"]):
+            removed["refusal_or_meta"] += 1
         elif words < params.min_words:
             removed["too_short"] += 1
         elif words > params.max_words:

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from synthclf.answers import refusal_or_meta
 from synthclf.errors import SynthclfError
 from synthclf.llm import BadResponse
 from synthclf.methods import AttributedRequests, GroundedRequests, MethodPrompts, load_method_prompts
@@ -27,6 +28,8 @@ class ChatModel(Protocol):
     async def complete(
         self, messages: list[dict[str, str]], *, seed: int, index: int, parse: Any = None, cut_ok: bool = False
     ) -> str | None: ...
+
+    def retry_unusable_next_run(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,14 @@ def request_seed(seed: int, index: int) -> int:
     return random.Random(f"{seed}:{index}").randrange(2**31)
 
 
-def _non_empty(content: str) -> str:
+def _example(content: str) -> str:
+    """The answer as an example, or :class:`BadResponse` (retried with a new seed) if it holds none."""
     text = content.strip()
     if not text:
         raise BadResponse("empty content")
+    reason = refusal_or_meta(text)
+    if reason:
+        raise BadResponse(reason)
     return text
 
 
@@ -130,7 +137,7 @@ async def _run_chat(
         index = plan.chat * STRIDE + turn
         turn += 1
         per_request_seed = request_seed(seed, index)
-        text = await llm.complete(messages, seed=per_request_seed, index=index, parse=_non_empty)
+        text = await llm.complete(messages, seed=per_request_seed, index=index, parse=_example)
         if text is None:
             failures += 1
             continue
@@ -190,9 +197,11 @@ def generate_synthetic(
         "per_label": dict(sorted(Counter(r["label"] for r in records).items())),
     }
     if summary["failure_rate"] > params.max_failure_rate:
+        unusable = llm.retry_unusable_next_run()
         raise SynthclfError(
             f"{task.name}/{method}: {failures} of {attempts} requests failed "
             f"({summary['failure_rate']:.0%} > generate.max_failure_rate {params.max_failure_rate:.0%}); "
-            f"completed requests are cached, so a re-run resumes where this one stopped; last failure: {llm.last_failure}"
+            f"every answer is cached: a re-run asks only the {unusable} request(s) whose answers were unusable again, "
+            f"with new seeds, and any that failed in transport; last failure: {llm.last_failure}"
         )
     return records, summary

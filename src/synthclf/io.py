@@ -122,11 +122,32 @@ def read_json(path: str | Path) -> Any:
         raise SynthclfError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error: PyYAML would keep
+    the last one silently, so a second ``World:`` under labels would replace the first unnoticed."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        self.flatten_mapping(node)  # merge keys (<<) first, as the base class does
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                repeated = key in seen
+            except TypeError:
+                continue  # an unhashable key: the base class reports it
+            if repeated:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} at line {key_node.start_mark.line + 1}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: str | Path) -> Any:
-    """Parse a YAML file, naming the file on any defect: missing, not UTF-8, or not valid YAML."""
+    """Parse a YAML file, naming the file on any defect: missing, not UTF-8, not valid YAML, or a key
+    repeated in one mapping."""
     text = _read_text(path)
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     # ValueError: a scalar that looks like a date but is none (2021-13-45); RecursionError: nesting
     # deeper than the parser follows. Both are defects of the file, not of synthclf.
     except (yaml.YAMLError, ValueError, RecursionError) as exc:

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
@@ -114,6 +115,12 @@ class LLMParams(_Section):
     def _url_for_compatible(self) -> "LLMParams":
         if self.backend == "openai-compatible" and not self.base_url:
             raise ValueError("backend 'openai-compatible' needs llm.base_url (e.g. http://host:8000/v1)")
+        if self.base_url:
+            url = urlsplit(self.base_url)
+            # Without a scheme, '127.0.0.1:8000/v1' parses as scheme '127.0.0.1' and fails only after retries.
+            if url.scheme not in ("http", "https") or not url.netloc:
+                raise ValueError(f"base_url '{self.base_url}' needs http:// or https:// and a host, "
+                                 "e.g. http://127.0.0.1:8000/v1")
         return self
 
 

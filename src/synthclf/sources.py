@@ -219,6 +219,15 @@ def _read_csv(path: Path, columns: _Columns) -> list[tuple[str, dict]]:
     _require_columns(str(path), reader.fieldnames, columns)
     # line_num is the line where a record ends: what a user finds in an editor, quoted newlines included.
     records = [(f"{path}:{reader.line_num}", record) for record in reader]
+    width = len(reader.fieldnames)
+    for where, record in records:
+        # DictReader files surplus fields under the key None and fills missing ones with None: either
+        # way the row's columns do not line up with the header (an unquoted comma in the text, say).
+        if None in record:
+            raise SynthclfError(f"{where}: {width + len(record[None])} fields, but the header has {width}; "
+                                "quote fields that contain commas")
+        if None in record.values():
+            raise SynthclfError(f"{where}: {sum(v is not None for v in record.values())} fields, but the header has {width}")
     if not records:
         raise SynthclfError(f"{path}: empty file (a header but no rows)")
     return records

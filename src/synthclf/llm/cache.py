@@ -37,6 +37,12 @@ CREATE TABLE IF NOT EXISTS responses (
     tokens_out INTEGER NOT NULL,
     created REAL NOT NULL,
     cost_usd REAL
+) WITHOUT ROWID;
+-- Items whose every answer was unusable in a run that failed for it: a re-run asks them again in a
+-- new round of attempts (new seeds) instead of replaying the cached rejects.
+CREATE TABLE IF NOT EXISTS retry_rounds (
+    item TEXT PRIMARY KEY,
+    rounds INTEGER NOT NULL
 ) WITHOUT ROWID
 """
 
@@ -89,7 +95,7 @@ class ResponseCache:
             # In WAL mode NORMAL survives any process crash (SIGKILL included) without corruption or
             # loss; only a power cut may drop the last commits, which are then simply requested again.
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
+            self._db.executescript(_SCHEMA)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(responses)")}
             if "cost_usd" not in columns:  # a cache written before costs were stored keeps its answers
                 self._db.execute("ALTER TABLE responses ADD COLUMN cost_usd REAL")
@@ -120,6 +126,24 @@ class ResponseCache:
                  response.tokens_in, response.tokens_out, time.time(), response.cost_usd),
             )
         except sqlite3.Error as exc:  # disk full, or another process held the lock for over a minute
+            raise SynthclfError(f"{self.path}: cannot write the LLM response cache ({exc})") from None
+
+    def retry_round(self, item: str) -> int:
+        """How many times runs that failed have sent ``item`` back for new attempts (0 at first)."""
+        try:
+            row = self._db.execute("SELECT rounds FROM retry_rounds WHERE item = ?", (item,)).fetchone()
+        except sqlite3.Error as exc:
+            raise SynthclfError(f"{self.path}: cannot read the LLM response cache ({exc})") from None
+        return 0 if row is None else row[0]
+
+    def next_retry_round(self, items: list[str]) -> None:
+        """Send ``items`` back: the next run tries them with a new round of attempts."""
+        try:
+            self._db.executemany(
+                "INSERT INTO retry_rounds (item, rounds) VALUES (?, 1) ON CONFLICT(item) DO UPDATE SET rounds = rounds + 1",
+                [(item,) for item in items],
+            )
+        except sqlite3.Error as exc:
             raise SynthclfError(f"{self.path}: cannot write the LLM response cache ({exc})") from None
 
     def __len__(self) -> int:

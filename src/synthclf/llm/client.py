@@ -153,6 +153,7 @@ class LLM:
         self.data_cost = Cost()
         # Why the latest item came back None, so that a run stopped by too many failures can say why.
         self.last_failure: str | None = None
+        self._unusable_items: list[str] = []  # items whose every attempt was unusable, for retry_unusable_next_run
         self._params = params
         self._sampling = sampling.model_dump()
         self._identity = endpoint.identity
@@ -192,7 +193,11 @@ class LLM:
 
     async def _complete(self, messages: Messages, seed: int, index: int,
                         parse: Callable[[str], str] | None, cut_ok: bool) -> str | None:
-        for attempt in range(self._params.bad_response_retries + 1):
+        # An item sent back by a failed run starts a new round of attempts: new seeds, not the cached rejects.
+        item = request_key(self._identity, messages, self._sampling, seed, index, attempt=-1)
+        per_round = self._params.bad_response_retries + 1
+        first = self._cache.retry_round(item) * per_round
+        for attempt in range(first, first + per_round):
             key = request_key(self._identity, messages, self._sampling, seed, index, attempt)
             response = self._cache.get(key)
             if response is not None:
@@ -224,7 +229,17 @@ class LLM:
             log.debug("request %d, attempt %d: unusable answer (%s)", index, attempt, reason)
         self.usage.failures += 1
         self.last_failure = f"unusable answers (last: {reason})"
+        self._unusable_items.append(item)
         return None
+
+    def retry_unusable_next_run(self) -> int:
+        """Call when this run fails for its unusable answers: the next run asks each item that got
+        only unusable answers again, with new seeds, instead of replaying them. Returns how many.
+
+        Only a failed run may do this: a run that succeeded must replay exactly, so that a re-run
+        from the cache writes the same data."""
+        self._cache.next_retry_round(self._unusable_items)
+        return len(self._unusable_items)
 
     async def _request(self, messages: Messages, seed: int) -> CachedResponse | None:
         """One answer from the server, retrying transport errors; None if this item cannot be had."""

@@ -15,7 +15,7 @@ DIVERSITY = {"n": 10, "remote_clique": 0.8, "chamfer": 0.3, "similarity_to_real"
 
 
 def kept_run(root: Path, name: str, near_duplicates: bool, f1: dict[str, dict[str, float]], removed: int) -> Path:
-    """A folder as synthclf-keep-run leaves it, with Macro-F1 per task and source (TF-IDF only)."""
+    """A folder as synthclf keep-run leaves it, with Macro-F1 per task and source (TF-IDF only)."""
     folder = root / name
     params = {"tasks": ["news", "humor"], "methods": ["zero_shot", "few_shot"], "seed": 0,
               "filter": {"near_duplicates": {"enabled": near_duplicates, "threshold": 0.7}},
@@ -79,11 +79,11 @@ def test_scores_over_several_seeds_show_their_spread(two_runs):
 
 def test_the_command_writes_a_file_or_fails_in_one_line(two_runs, tmp_path):
     out = tmp_path / "COMPARISON.md"
-    args = [sys.executable, "-m", "synthclf.compare_runs"]
+    args = [sys.executable, "-m", "synthclf.commands", "compare-runs"]
     done = subprocess.run([*args, *map(str, two_runs), "--output", str(out)], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert out.read_text().startswith("# Kept runs compared")
 
     missing = subprocess.run([*args, str(two_runs[0]), str(tmp_path / "nope")], capture_output=True, text=True, check=False)
     assert missing.returncode == 2
-    assert missing.stderr.strip().splitlines() == [f"error: {tmp_path / 'nope'}: not a kept run (no params.yaml; keep one with synthclf-keep-run)"]
+    assert missing.stderr.strip().splitlines() == [f"error: {tmp_path / 'nope'}: not a kept run (no params.yaml; keep one with synthclf keep-run)"]

@@ -42,7 +42,7 @@ def write_summary(repo: Path, scores: dict, subjectivity: dict = SUBJECTIVITY) -
 
 
 def comment_cli(repo: Path, *revs: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "synthclf.metrics_diff", *revs], cwd=repo, env=tool_env(),
+    return subprocess.run([sys.executable, "-m", "synthclf.commands", "pr-comment", *revs], cwd=repo, env=tool_env(),
                           capture_output=True, text=True, check=False)
 
 
@@ -107,6 +107,10 @@ def test_repository_without_a_summary_is_one_line_and_exit_2(tmp_path):
 
 
 def test_console_script_is_declared():
+    """One entry point, `synthclf`, whose pr-comment subcommand is this module's."""
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    module, function = scripts["synthclf-pr-comment"].split(":")
-    assert callable(getattr(import_module(module), function))
+    assert scripts == {"synthclf": "synthclf.commands:main"}
+    module, function = scripts["synthclf"].split(":")
+    commands = import_module(module)
+    assert callable(getattr(commands, function))
+    assert commands.SUBCOMMANDS["pr-comment"] is import_module("synthclf.metrics_diff")

@@ -74,7 +74,7 @@ def test_refuses_a_bad_name_or_an_existing_run_unless_forced(finished_run):
 
 
 def test_command_line_reports_a_missing_run_in_one_line(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "synthclf.runs", "first"], cwd=tmp_path, env=tool_env(),
+    proc = subprocess.run([sys.executable, "-m", "synthclf.commands", "keep-run", "first"], cwd=tmp_path, env=tool_env(),
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 2
     assert proc.stderr == "error: no finished run to keep in .: reports/report.md is missing (run dvc repro first)\n"

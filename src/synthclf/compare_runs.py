@@ -5,7 +5,7 @@ them into one Markdown table per task (Macro-F1 of every classifier, what the fi
 diversity figures) and a table of means over tasks, each figure beside its change from the first run
 named, the baseline. The params in which the runs differ say what each setting is.
 
-Command line: ``synthclf-compare-runs BASELINE OTHER... [--output FILE]``.
+Command line: ``synthclf compare-runs BASELINE OTHER... [--output FILE]``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import yaml
 
-from synthclf.cli import exit_on_user_error
 from synthclf.errors import SynthclfError
 from synthclf.io import atomic_write, read_json
 from synthclf.runs import RUNS
@@ -28,6 +27,15 @@ from synthclf.titles import CLASSIFIER_TITLES, SOURCE_TITLES, fraction, percent
 # Filter outcomes shown per row (the rest, such as empty texts, are rare and stay in the run's report).
 REMOVED = ("near_duplicate", "contaminated", "label_issue")
 DIVERSITY = {"remote_clique": "Remote-Clique", "chamfer": "Chamfer", "similarity_to_real": "Sim. to real", "distinct_2": "distinct-2"}
+
+HELP = "put kept runs side by side in one Markdown report: which method and filter setting helped"
+DESCRIPTION = (
+    "Put kept runs (reports/runs/NAME, see synthclf keep-run) side by side in one Markdown report: the params "
+    "in which they differ, the mean Macro-F1 over tasks and per task, what the filters removed, the diversity "
+    "figures. The first run named is the baseline."
+)
+EXAMPLE = """example:
+  synthclf compare-runs filters_off filters_default filters_cleanlab --output reports/runs/COMPARISON.md"""
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,7 @@ class KeptRun:
 def load_run(folder: Path) -> KeptRun:
     """A kept run's params, summary and filter metrics; a clear error if the folder is not one."""
     if not (folder / "params.yaml").is_file():
-        raise SynthclfError(f"{folder}: not a kept run (no params.yaml; keep one with synthclf-keep-run)")
+        raise SynthclfError(f"{folder}: not a kept run (no params.yaml; keep one with synthclf keep-run)")
     params = yaml.safe_load((folder / "params.yaml").read_text(encoding="utf-8"))
     summary = read_json(folder / "metrics" / "summary.json")
     filtering = {
@@ -201,27 +209,19 @@ def compare(runs: Sequence[KeptRun]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="synthclf-compare-runs",
-        description="Put kept runs (reports/runs/NAME) side by side in one Markdown report; the first is the baseline.",
-    )
-    parser.add_argument("runs", nargs="+", help="run names under reports/runs/ (or folders)")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``synthclf compare-runs``."""
+    parser.add_argument("runs", nargs="+", help="run names under reports/runs/ (or folders); the first is the baseline")
     parser.add_argument("--output", help="write here instead of printing")
-    args = parser.parse_args(argv)
-
-    def run() -> None:
-        folders = [Path(name) if Path(name).is_dir() and not (RUNS / name).is_dir() else RUNS / name for name in args.runs]
-        text = compare([load_run(folder) for folder in folders])
-        if args.output:
-            with atomic_write(args.output) as fh:
-                fh.write(text + "\n")
-            print(f"wrote {args.output}")
-        else:
-            print(text)
-
-    exit_on_user_error(run)
 
 
-if __name__ == "__main__":
-    main()
+def run(args: argparse.Namespace) -> None:
+    """``synthclf compare-runs``: a :class:`SynthclfError` for the caller to report."""
+    folders = [Path(name) if Path(name).is_dir() and not (RUNS / name).is_dir() else RUNS / name for name in args.runs]
+    text = compare([load_run(folder) for folder in folders])
+    if args.output:
+        with atomic_write(args.output) as fh:
+            fh.write(text + "\n")
+        print(f"wrote {args.output}")
+    else:
+        print(text)

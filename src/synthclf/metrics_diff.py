@@ -5,7 +5,7 @@
 A reviewer needs three of its parts, laid out like the report: the score of each task x training
 source, the real-minus-synthetic gap, and the subjectivity-vs-gap correlation.
 
-Command line: ``synthclf-pr-comment [A] [B]`` compares revision A (default HEAD) with B (default the
+Command line: ``synthclf pr-comment [A] [B]`` compares revision A (default HEAD) with B (default the
 workspace), as ``dvc metrics diff`` does, and prints Markdown.
 """
 
@@ -19,7 +19,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from synthclf.cli import exit_on_user_error
 from synthclf.errors import SynthclfError, dvc_error
 from synthclf.titles import CLASSIFIER_TITLES, SOURCE_TITLES
 
@@ -27,6 +26,17 @@ SUMMARY = "metrics/summary.json"
 SCORES = ("macro_f1", "accuracy")
 # (old, new): None where the revision has no such number (a task added or removed).
 Change = tuple[float | None, float | None]
+
+HELP = "print Markdown of how the real-vs-synthetic results moved between two revisions (for a PR comment)"
+DESCRIPTION = (
+    "Print Markdown comparing the real-vs-synthetic results of revision A (default HEAD) with B (default the "
+    "workspace), as dvc metrics diff does: each task x training source's scores, the real-minus-synthetic "
+    "gap, and the subjectivity-vs-gap correlation."
+)
+EXAMPLE = """examples:
+  synthclf pr-comment main              # main against the workspace
+  synthclf pr-comment main my-branch    # two revisions
+  synthclf pr-comment origin/main > comment.md && gh pr comment --body-file comment.md"""
 
 
 def dvc_metrics_diff(a_rev: str | None, b_rev: str | None, repo: Path | None = None) -> dict[str, Any]:
@@ -129,16 +139,12 @@ def pr_comment(a_rev: str | None = None, b_rev: str | None = None, repo: Path | 
     return render_comment(changes, a_rev or "HEAD", b_rev or "workspace")
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="synthclf-pr-comment",
-        description="Print Markdown comparing the real-vs-synthetic results of two revisions (for a PR comment).",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``synthclf pr-comment``."""
     parser.add_argument("a_rev", nargs="?", help="old revision (default: HEAD)")
     parser.add_argument("b_rev", nargs="?", help="new revision (default: the workspace)")
-    args = parser.parse_args(argv)
-    exit_on_user_error(lambda: print(pr_comment(args.a_rev, args.b_rev), end=""))
 
 
-if __name__ == "__main__":
-    main()
+def run(args: argparse.Namespace) -> None:
+    """``synthclf pr-comment``: a :class:`SynthclfError` for the caller to report."""
+    print(pr_comment(args.a_rev, args.b_rev), end="")

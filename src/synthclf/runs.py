@@ -2,7 +2,7 @@
 ``reports/runs/<name>/`` so that results of other settings (more methods, the paper's ten tasks)
 can be committed beside the default run's, which ``dvc repro`` overwrites.
 
-Command line: ``synthclf-keep-run NAME [--force]`` after ``dvc repro`` or ``dvc exp run``.
+Command line: ``synthclf keep-run NAME [--force]`` after ``dvc repro`` or ``dvc exp run``.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from synthclf.cli import exit_on_user_error
 from synthclf.errors import SynthclfError, dvc_error
 
 RUNS = Path("reports/runs")
@@ -25,14 +24,36 @@ RUNS = Path("reports/runs")
 KEPT = ("reports/report.md", "reports/figures", "metrics", "params.yaml", "dvc.lock")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
+HELP = "keep the finished run's report, figures, metrics, params and dvc.lock under reports/runs/NAME/"
+DESCRIPTION = (
+    "Copy the finished run's report, figures, metrics, params and dvc.lock to reports/runs/NAME/, so that "
+    "results of other settings can be committed beside the default run's. Refuses results that dvc status "
+    "finds out of date."
+)
+EXAMPLE = """example:
+  dvc exp run -S 'methods=[zero_shot,few_shot,attributed,grounded]'
+  synthclf keep-run four_methods    # -> reports/runs/four_methods/
+  git add reports/runs/four_methods && git commit -m 'Run with all four methods'"""
 
-def stale_stages(root: Path) -> list[str]:
-    """The stages whose results do not match the workspace's code, data and params (``dvc status``)."""
+
+def dvc_status(root: Path) -> dict[str, Any]:
+    """``dvc status --json`` in ``root``: each stale stage (``generate@imdb-few_shot``) and what changed."""
     cmd = [sys.executable, "-m", "dvc", "status", "--json"]
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SynthclfError(f"dvc status failed in {root}: {dvc_error(proc.stderr)}")
-    return sorted(json.loads(proc.stdout or "{}"))
+    try:
+        status = json.loads(proc.stdout or "{}")
+    except json.JSONDecodeError:
+        raise SynthclfError(f"dvc status printed no JSON: {proc.stdout[:200]!r}") from None
+    if not isinstance(status, dict):
+        raise SynthclfError(f"dvc status printed {type(status).__name__}, not a mapping of stages")
+    return status
+
+
+def stale_stages(root: Path) -> list[str]:
+    """The stages whose results do not match the workspace's code, data and params (``dvc status``)."""
+    return sorted(dvc_status(root))
 
 
 def keep_run(name: str, root: Path = Path("."), force: bool = False) -> Path:
@@ -78,16 +99,12 @@ def keep_run(name: str, root: Path = Path("."), force: bool = False) -> Path:
     return target
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="synthclf-keep-run",
-        description="Copy the finished run's report, figures, metrics, params and dvc.lock to reports/runs/NAME/.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``synthclf keep-run``."""
     parser.add_argument("name", help="folder name under reports/runs/")
     parser.add_argument("--force", action="store_true", help="replace a kept run of that name")
-    args = parser.parse_args(argv)
-    exit_on_user_error(lambda: print(f"kept the run in {keep_run(args.name, force=args.force)}"))
 
 
-if __name__ == "__main__":
-    main()
+def run(args: argparse.Namespace) -> None:
+    """``synthclf keep-run``: a :class:`SynthclfError` for the caller to report."""
+    print(f"kept the run in {keep_run(args.name, force=args.force)}")

@@ -1,0 +1,5 @@
+"""``python -m synthclf COMMAND``: the ``synthclf`` command (see :mod:`synthclf.commands`)."""
+
+from synthclf.commands import main
+
+main()

@@ -43,3 +43,16 @@ def init_repo(path: Path, env: dict[str, str]) -> None:
 def commit_all(path: Path, env: dict[str, str], message: str) -> None:
     run(["git", "add", "-A"], path, env)
     run(["git", "commit", "-q", "-m", message], path, env)
+
+
+def synthclf(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    """Run ``synthclf ARGS`` (this checkout's) in ``cwd`` without failing: the test checks the outcome."""
+    return subprocess.run([sys.executable, "-m", "synthclf.commands", *args], cwd=cwd, env=tool_env(**env),
+                          capture_output=True, text=True, check=False)
+
+
+def one_line_error(proc: subprocess.CompletedProcess) -> str:
+    """The error line of a failed command, after checking it failed as every synthclf command does."""
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
+    return proc.stderr.strip()

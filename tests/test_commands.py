@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from repo_helpers import ROOT, init_repo, run, tool_env
+from repo_helpers import ROOT, init_repo, one_line_error, run, synthclf, tool_env
 
 from synthclf.commands import SUBCOMMANDS
 from synthclf.errors import SynthclfError
@@ -27,18 +27,6 @@ from synthclf.tasks import LocalSource, load_task
 OLD_SCRIPTS = ("synthclf-keep-run", "synthclf-compare-runs", "synthclf-pr-comment")
 
 
-def synthclf(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "synthclf.commands", *args], cwd=cwd, env=tool_env(**env),
-                          capture_output=True, text=True, check=False)
-
-
-def one_line_error(proc: subprocess.CompletedProcess) -> str:
-    """The error line of a failed command, after checking it failed as every synthclf command does."""
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
-    return proc.stderr.strip()
-
-
 # --- One command ----------------------------------------------------------------------------------
 
 
@@ -46,7 +34,7 @@ def test_help_lists_every_subcommand_with_its_one_line_description(tmp_path):
     proc = synthclf("--help", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     text = " ".join(proc.stdout.split())  # argparse wraps long lines
-    assert list(SUBCOMMANDS) == ["status", "new-task", "keep-run", "compare-runs", "pr-comment"]
+    assert list(SUBCOMMANDS) == ["status", "new-task", "keep-run", "compare-runs", "pr-comment", "export"]
     for name, module in SUBCOMMANDS.items():
         assert f"{name} {' '.join(module.HELP.split())}" in text
         assert "\n" not in module.HELP

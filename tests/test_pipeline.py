@@ -1,14 +1,19 @@
 """End to end: `dvc repro` of the tiny profile in a fresh git + DVC repository, against the real
 embedded llama.cpp server; a second `dvc repro` that has nothing to do; and a teammate's clone that
-gets everything from a DVC remote and asks the LLM nothing."""
+gets everything from a DVC remote (a local directory, and a real SFTP server over `ssh://`) and asks
+the LLM nothing."""
 
 import json
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from dvc.repo import Repo as DvcRepo
 from repo_helpers import ROOT, commit_all, init_repo, run, tool_env
+from sftp_server import SFTPServer, generate_key_pair
 
 from synthclf.distributions import cache_root
 
@@ -191,3 +196,138 @@ def test_pulled_run_cache_restores_stages_without_running_them(teammate_clone, t
     assert len(relocked) == 2 * len(params["tasks"])
     assert relocked == {name: locked[name] for name in relocked}
     assert not any(empty_cache.iterdir())
+
+
+# The same team workflow over a real SSH remote: dvc-ssh (the `dvc[ssh]` extra) against an SFTP server
+# on 127.0.0.1 with key authentication (tests/sftp_server.py). It lives in this module to reuse the
+# tiny run above instead of paying for another.
+
+def ssh_client_env(env: dict[str, str], home: Path) -> dict[str, str]:
+    """For DVC commands that talk to the SSH remote: a HOME of their own and no ssh-agent, so that only
+    the configured key is offered, never the user's ~/.ssh keys, config or agent."""
+    return {**{k: v for k, v in env.items() if k != "SSH_AUTH_SOCK"}, "HOME": str(home)}
+
+
+@pytest.fixture(scope="module")
+def sftp_remote(tiny_repo, tmp_path_factory):
+    _, env, _, _ = tiny_repo
+    keys = tmp_path_factory.mktemp("ssh-keys")
+    host_key = generate_key_pair(keys, "host")
+    client_key = generate_key_pair(keys, "teammate")
+    authorized = keys / "authorized_keys"
+    authorized.write_bytes(client_key.public.read_bytes())
+    with SFTPServer(tmp_path_factory.mktemp("sftp-root"), host_key.private, authorized) as server:
+        yield server, keys, client_key, ssh_client_env(env, tmp_path_factory.mktemp("ssh-home"))
+
+
+@pytest.fixture(scope="module")
+def ssh_teammate_clone(tiny_repo, sftp_remote, tmp_path_factory):
+    """The run committed with an `ssh://` remote in .dvc/config and the key only in the git-ignored
+    .dvc/config.local, pushed, then cloned and pulled over SSH with an empty synthclf cache."""
+    repo, env, _, _ = tiny_repo
+    server, _, client_key, ssh_env = sftp_remote
+    url = f"ssh://synthclf@127.0.0.1:{server.port}/dvc-storage"
+    run(["dvc", "remote", "add", "-d", "sftp", url], repo, env)
+    run(["dvc", "remote", "modify", "--local", "sftp", "keyfile", str(client_key.private)], repo, env)
+    commit_all(repo, env, "SSH remote")
+    run(["dvc", "push", "-r", "sftp"], repo, ssh_env)
+
+    clone = tmp_path_factory.mktemp("ssh-clone") / "project"
+    run(["git", "clone", "-q", str(repo), str(clone)], clone.parent, env)
+    empty_cache = tmp_path_factory.mktemp("ssh-teammate-cache")
+    clone_env = {**env, "SYNTHCLF_CACHE_DIR": str(empty_cache)}
+    run(["dvc", "remote", "modify", "--local", "sftp", "keyfile", str(client_key.private)], clone, clone_env)
+    run(["dvc", "pull"], clone, {**ssh_env, "SYNTHCLF_CACHE_DIR": str(empty_cache)})
+    return repo, clone, clone_env, empty_cache
+
+
+def locked_objects(repo: Path) -> set[str]:
+    """The cache objects (``xx/yyyy``, ``xx/yyyy.dir``) of the outputs in dvc.lock that DVC pushes (not
+    the ``cache: false`` ones, which git keeps), directory listings expanded."""
+    with DvcRepo(str(repo)) as dvc_repo:
+        pushed = {str(out.def_path) for out in dvc_repo.index.outs if out.use_cache}
+    cache = repo / ".dvc" / "cache" / "files" / "md5"
+    objects = set()
+    for stage in yaml.safe_load((repo / "dvc.lock").read_text())["stages"].values():
+        for out in stage.get("outs", []):
+            if out["path"] not in pushed:
+                continue
+            name = f"{out['md5'][:2]}/{out['md5'][2:]}"
+            objects.add(name)
+            if name.endswith(".dir"):
+                objects |= {f"{e['md5'][:2]}/{e['md5'][2:]}" for e in json.loads((cache / name).read_text())}
+    return objects
+
+
+def files_under(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def committed_text(repo: Path, env: dict[str, str]) -> str:
+    """Everything ever committed in ``repo``, as patches."""
+    return run(["git", "log", "--all", "-p", "--format=%H %s"], repo, env)
+
+
+@pytest.mark.slow
+def test_push_over_ssh_puts_every_output_on_the_server(ssh_teammate_clone, sftp_remote):
+    repo, _, env, _ = ssh_teammate_clone
+    server, keys, client_key, _ = sftp_remote
+    stored = files_under(server.root / "dvc-storage" / "files" / "md5")
+    assert not [name for name in stored if name.endswith(".tmp")], "a partial upload was left behind"
+    wanted = locked_objects(repo)
+    assert wanted and set(stored) == wanted, f"not pushed: {sorted(wanted - set(stored))[:5]}"
+    cache = repo / ".dvc" / "cache" / "files" / "md5"
+    assert all(stored[name] == (cache / name).read_bytes() for name in stored)
+    assert "synthclf" in server.events.logins
+
+    # The key is configured only in the git-ignored .dvc/config.local: nothing committed names it.
+    assert str(client_key.private) in (repo / ".dvc" / "config.local").read_text()
+    run(["git", "check-ignore", "-q", ".dvc/config.local"], repo, env)
+    assert run(["git", "status", "--porcelain"], repo, env) == ""
+    committed = committed_text(repo, env)
+    assert "ssh://synthclf@127.0.0.1:" in run(["git", "show", "HEAD:.dvc/config"], repo, env)
+    assert str(keys) not in committed and "keyfile" not in committed
+    material = [line for line in client_key.private.read_text().splitlines() if not line.startswith("-----")]
+    material.append(client_key.public.read_text().split()[1])
+    assert material and not [line for line in material if line in committed]
+
+
+@pytest.mark.slow
+def test_ssh_clone_pulls_everything_and_runs_nothing(ssh_teammate_clone):
+    repo, clone, env, empty_cache = ssh_teammate_clone
+    assert tracked_outputs(clone) == tracked_outputs(repo)
+    assert not any(empty_cache.iterdir())
+    out = run(["dvc", "repro"], clone, env)
+    assert "Running stage" not in out and "Data and pipelines are up to date." in out
+    assert not any(empty_cache.iterdir()), "the clone opened an LLM cache or downloaded a model"
+    assert run(["git", "status", "--porcelain"], clone, env) == ""
+    assert "keyfile" not in committed_text(clone, env)
+
+
+@pytest.mark.slow
+def test_ssh_pull_with_an_unauthorized_key_fails_clearly_and_pulls_nothing(
+        ssh_teammate_clone, sftp_remote, tmp_path_factory):
+    repo, _, env, _ = ssh_teammate_clone
+    server, keys, _, ssh_env = sftp_remote
+    stranger = generate_key_pair(keys, "stranger")  # a valid key, but not in authorized_keys
+    clone = tmp_path_factory.mktemp("ssh-stranger") / "project"
+    run(["git", "clone", "-q", str(repo), str(clone)], clone.parent, env)
+    run(["dvc", "remote", "modify", "--local", "sftp", "keyfile", str(stranger.private)], clone, env)
+    connections, logins = server.events.connections, list(server.events.logins)
+
+    proc = subprocess.run(["dvc", "pull"], cwd=clone, env=ssh_env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=300, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert re.search(r"permission denied|authenticat", out, re.IGNORECASE), out
+    assert server.events.connections > connections, "the failure was not the server refusing the key"
+    assert server.events.logins == logins
+
+    # Nothing partial: no output in the workspace, no object in the cache; git sees only DVC's own files.
+    assert not [p for p in (clone / ".dvc" / "cache").rglob("*") if p.is_file()]
+    for stage in yaml.safe_load((clone / "dvc.lock").read_text())["stages"].values():
+        for o in stage.get("outs", []):
+            tracked = run(["git", "ls-files", o["path"]], clone, env).strip()
+            assert tracked or not (clone / o["path"]).exists(), f"{o['path']} was partly pulled"
+    status = run(["git", "status", "--porcelain", "--ignored"], clone, env).splitlines()
+    assert [line for line in status if not line.startswith("!! .dvc/")] == []

@@ -5,6 +5,7 @@
     synthclf keep-run NAME           keep the finished run under reports/runs/NAME/
     synthclf compare-runs A B ...    kept runs side by side
     synthclf pr-comment [A] [B]      Markdown of how the results moved between two revisions
+    synthclf export [--push-to-hub R] the filtered synthetic sets as Hugging Face datasets with dataset cards
 
 Each subcommand lives in its module, which gives a one-line ``HELP``, a ``DESCRIPTION``, an ``EXAMPLE``,
 ``add_arguments(parser)`` and ``run(args)``; this module only puts them under one parser. Errors are one
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import NoReturn
 
-from synthclf import compare_runs, metrics_diff, new_task, runs, status
+from synthclf import compare_runs, export, metrics_diff, new_task, runs, status
 from synthclf.cli import exit_on_user_error
 
 PROG = "synthclf"
@@ -31,6 +32,7 @@ SUBCOMMANDS: dict[str, ModuleType] = {
     "keep-run": runs,
     "compare-runs": compare_runs,
     "pr-comment": metrics_diff,
+    "export": export,
 }
 
 

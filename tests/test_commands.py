@@ -4,7 +4,6 @@ Every command runs as a user runs it, in a subprocess; errors must be one `error
 
 from __future__ import annotations
 
-import csv
 import json
 import sqlite3
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from repo_helpers import ROOT, init_repo, one_line_error, run, synthclf, tool_env
+from test_sources import write_csv
 
 from synthclf.commands import SUBCOMMANDS
 from synthclf.errors import SynthclfError
@@ -82,15 +82,6 @@ def test_the_former_scripts_are_subcommands_and_gone_from_pyproject_and_readme(t
 
 
 # --- new-task -------------------------------------------------------------------------------------
-
-
-def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 TRAIN = [
@@ -176,12 +167,12 @@ def test_new_task_keeps_code_labels_as_strings(project):
 @pytest.mark.parametrize("case, message", [
     ("existing", "error: tasks/tickets.yaml exists: choose another name (or edit that file)"),
     ("missing file", "test.csv: file not found"),
-    ("missing column", "train.csv: missing column 'text' (has: body, team, agreement; name yours with --text-column)"),
+    ("missing column", "train.csv: missing column 'text' (has: body, team, agreement); name yours with --text-column / --label-column"),
     ("one label", "error: found 1 label in column 'team' ('billing'): a classification task needs at least 2"),
     ("label only in test", "label 'refund' is not in"),
     ("other file name", "tickets.csv: name it train.csv (or train.jsonl)"),
     ("bad name", "error: task name 'Tickets': use lower-case letters, digits and '_'"),
-    ("wide row", "train.csv: a row has more fields than the header; quote fields that contain commas"),
+    ("wide row", "train.csv:2: 3 fields, but the header has 2; quote fields that contain commas"),
 ])
 def test_new_task_refuses_in_one_line_and_writes_nothing(project, case, message):
     data, name, extra = project.parent / "tickets", "tickets", ["--text-column", "body", "--label-column", "team"]

@@ -15,7 +15,6 @@ import argparse
 import math
 import os
 import re
-import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,8 @@ import pydantic
 import yaml
 
 from synthclf.errors import SynthclfError, describe_validation_error
-from synthclf.io import atomic_write, read_jsonl
-from synthclf.sources import clean_text
+from synthclf.io import atomic_write
+from synthclf.sources import _Columns, _read_table, clean_text
 from synthclf.tasks import TASKS_DIR, Task
 
 HELP = "scaffold tasks/NAME.yaml from your labelled train and test CSV files"
@@ -49,46 +48,19 @@ FILLED = {"title": "x", "description": "x", "subjectivity": 3, "subjectivity_not
 
 
 def read_table(path: Path, text_column: str, label_column: str) -> Any:
-    """The file as a pandas DataFrame of strings, read the way the local source reads it (CSV cells as
-    they are, JSON values as ``str``), its columns checked."""
+    """The file as a pandas DataFrame of strings, read by the local source's own reader (so a file this
+    command accepts is one ``prepare`` can read), its columns checked."""
     import pandas as pd  # only this command needs pandas
 
     if not path.is_file():
         raise SynthclfError(f"{path}: file not found")
-    if path.suffix == ".jsonl":
-        records = read_jsonl(path)
-        if not records:
-            raise SynthclfError(f"{path}: empty file")
-        for number, record in enumerate(records, 1):
-            for column in (text_column, label_column):
-                if column not in record:
-                    raise SynthclfError(f"{path}: record {number}: missing column '{column}' (has: {', '.join(record) or 'none'})")
-        frame = pd.DataFrame([{k: "" if v is None else str(v) for k, v in r.items()} for r in records])
-    else:
-        try:
-            with warnings.catch_warnings():
-                # index_col=False: a row wider than the header is an error, not an index column.
-                warnings.simplefilter("error", pd.errors.ParserWarning)
-                frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", index_col=False)
-        except pd.errors.ParserWarning:
-            raise SynthclfError(f"{path}: a row has more fields than the header; quote fields that contain commas") from None
-        except pd.errors.EmptyDataError:
-            raise SynthclfError(f"{path}: empty file") from None
-        except UnicodeDecodeError as exc:
-            raise SynthclfError(f"{path}: not UTF-8 (byte {exc.start})") from None
-        except (pd.errors.ParserError, ValueError) as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise SynthclfError(f"{path}: not a readable CSV file ({first})") from None
-    present = [str(c) for c in frame.columns]
-    for column, option in ((text_column, "--text-column"), (label_column, "--label-column")):
-        if column not in present:
-            raise SynthclfError(f"{path}: missing column '{column}' (has: {', '.join(present) or 'none'}; "
-                                f"name yours with {option})")
-    if frame.empty:
-        raise SynthclfError(f"{path}: empty file (no rows)")
-    if path.suffix != ".jsonl" and frame.isna().to_numpy().any():
-        raise SynthclfError(f"{path}: some rows have fewer fields than the header")
-    return frame
+    try:
+        records = _read_table(path, _Columns(text=text_column, label=label_column, agreement=None))
+    except SynthclfError as exc:
+        if "missing column" not in str(exc):
+            raise
+        raise SynthclfError(f"{exc}; name yours with --text-column / --label-column") from None
+    return pd.DataFrame([{k: "" if v is None else str(v) for k, v in record.items()} for _, record in records])
 
 
 def label_counts(frame: Any, path: Path, text_column: str, label_column: str) -> Counter[str]:

@@ -1,21 +1,14 @@
-"""analyze: real vs synthetic across tasks, and the gap against subjectivity
+"""analyze: real vs synthetic across tasks, with intervals, and the gap against subjectivity
 -> metrics/summary.json, reports/report.md, reports/figures/*.png"""
 
 from pathlib import Path
 
 from synthclf.cli import run_stage
+from synthclf.figures import plot_agreement, plot_diversity, plot_gap, plot_learning_curves, plot_scores
 from synthclf.io import atomic_write, read_json, write_json
 from synthclf.params import load_params
-from synthclf.report import (
-    build_summary,
-    curve_classifier,
-    plot_agreement,
-    plot_diversity,
-    plot_gap,
-    plot_learning_curves,
-    plot_scores,
-    render_report,
-)
+from synthclf.report import curve_classifier, render_report
+from synthclf.summary import build_summary
 from synthclf.tasks import load_task
 
 FIGURES = Path("reports/figures")
@@ -57,7 +50,8 @@ def main(args):
     summary["estimated_subjectivity"] = {t: estimated["tasks"][t]["estimated_level"] for t in tasks if t in estimated["tasks"]}
     proxies = {t: read_json(Path("metrics/agreement_proxy") / f"{t}.json") for t in tasks}
     summary["agreement_proxy"] = proxies = {t: p for t, p in proxies.items() if p["enabled"]}
-    report = render_report(summary, params.methods, classifiers, generation, filtering, figures, notes, estimated, proxies)
+    report = render_report(summary, params.methods, classifiers, generation, filtering, figures, notes, estimated, proxies,
+                           params.intervals.level)
     write_json("metrics/summary.json", summary)
     with atomic_write("reports/report.md") as fh:
         fh.write(report)

@@ -1,6 +1,7 @@
-"""filter: normalise the synthetic texts and drop empty, too short or long, duplicate and near-duplicate
-ones, and those that copy a real test text; check that each text expresses its label (cleanlab and/or
-the LLM as judge) -> data/filtered/<task>/<method>.jsonl and metrics/filter/<task>-<method>.json"""
+"""filter: normalise the synthetic texts of each generation replicate and drop empty, too short or
+long, duplicate and near-duplicate ones, and those that copy a real test text; check that each text
+expresses its label (cleanlab and/or the LLM as judge); stop if a label kept nothing
+-> data/filtered/<task>/<method>.jsonl and metrics/filter/<task>-<method>.json"""
 
 from contextlib import ExitStack
 from functools import partial
@@ -8,7 +9,8 @@ from pathlib import Path
 
 from synthclf.cli import run_stage
 from synthclf.diversity import Embedder
-from synthclf.filters import filter_synthetic
+from synthclf.errors import SynthclfError
+from synthclf.filters import filter_replicates
 from synthclf.io import read_examples, read_jsonl, write_json, write_jsonl
 from synthclf.label_check import check_labels, judge_labels
 from synthclf.llm import open_llm, run_log_path
@@ -20,8 +22,9 @@ def main(args):
     check_method(args.method)
     params = load_params()
     task = load_task(args.task)
-    records = read_examples(Path("data/synthetic") / args.task / f"{args.method}.jsonl", task.labels)
-    test_texts = (r["text"] for r in read_jsonl(Path("data/real") / args.task / "test.jsonl"))
+    path = Path("data/synthetic") / args.task / f"{args.method}.jsonl"
+    records = read_examples(path, task.labels)
+    test_texts = [r["text"] for r in read_jsonl(Path("data/real") / args.task / "test.jsonl")]
     checks = params.filter.label_check
     with ExitStack() as stack:
         embed = Embedder(params.diversity.model) if checks.cleanlab else None
@@ -32,11 +35,16 @@ def main(args):
                                                run_log=run_log_path("filter", f"{args.task}-{args.method}")))
             judge = partial(judge_labels, task, llm=llm, seed=params.seed)
         checker = partial(check_labels, task=task, params=checks, seed=params.seed, embed=embed, judge=judge)
-        kept, counts = filter_synthetic(records, params.filter, test_texts, checker if checks.cleanlab or checks.llm_judge else None)
+        try:
+            kept, counts = filter_replicates(records, params.filter, list(task.labels), test_texts,
+                                             checker if checks.cleanlab or checks.llm_judge else None)
+        except SynthclfError as exc:  # name the file whose sample lost a label
+            raise SynthclfError(f"{path}: {exc}") from None
     write_jsonl(Path("data/filtered") / args.task / f"{args.method}.jsonl", kept)
     write_json(Path("metrics/filter") / f"{args.task}-{args.method}.json", counts)
     name = f"{args.task}/{args.method}"
-    print(f"{name}: kept {counts['kept']} of {counts['input']}, removed {counts['removed']}")
+    print(f"{name}: kept {counts['kept']} of {counts['input']} over {len(counts['replicates'])} replicate(s), "
+          f"removed {counts['removed']}")
     if params.filter.contamination.enabled:
         print(f"{name}: contamination: dropped {counts['removed']['contaminated']} text(s) that (nearly) copy a real test text")
     else:
@@ -44,7 +52,7 @@ def main(args):
     if counts["labels_below_floor"]:
         short = ", ".join(counts["labels_below_floor"])
         floor = f"{params.filter.balance_floor:.0%}"
-        print(f"{name}: warning: labels left with under {floor} of the largest label's examples: {short}")
+        print(f"{name}: warning: labels left with under {floor} of the largest label's examples in some replicate: {short}")
 
 
 if __name__ == "__main__":

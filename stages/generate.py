@@ -1,5 +1,6 @@
 """generate: synthetic labelled examples of one task with one method (the paper's zero_shot and
-few_shot; attributed and grounded beyond it), written by the configured LLM
+few_shot; attributed and grounded beyond it), written by the configured LLM, in generate.replicates
+independent samples
 -> data/synthetic/<task>/<method>.jsonl and metrics/generate/<task>-<method>.json"""
 
 from pathlib import Path
@@ -20,7 +21,7 @@ def main(args):
     needs_train = args.method in ("few_shot", "grounded")
     real_train = read_examples(Path("data/real") / task.name / "train.jsonl", task.labels) if needs_train else []
     attributes = read_json(Path("data/attributes") / f"{task.name}.json") if args.method == "attributed" else None
-    total = params.generate.per_label * len(task.labels)
+    total = params.generate.per_label * len(task.labels) * params.generate.replicates
     name = f"{task.name}-{args.method}"
     with open_llm(params.llm, params.generate.sampling, progress_total=total, progress_desc=f"{task.name}/{args.method}",
                   run_log=run_log_path("generate", name)) as llm:
@@ -31,7 +32,8 @@ def main(args):
         model = llm.model_id
     write_jsonl(Path("data/synthetic") / task.name / f"{args.method}.jsonl", records)
     write_json(Path("metrics/generate") / f"{name}.json", {**summary, **cost, "model": model})
-    print(f"{task.name}/{args.method}: {summary['n']} of {summary['wanted']} examples ({summary['failed_requests']} failed requests)")
+    print(f"{task.name}/{args.method}: {summary['n']} of {summary['wanted']} examples in {summary['replicates']} replicate(s) "
+          f"({summary['failed_requests']} failed requests)")
 
 
 if __name__ == "__main__":

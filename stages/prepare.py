@@ -1,4 +1,5 @@
-"""prepare: the real, human-labelled data of one task -> data/real/<task>/{train,test}.jsonl"""
+"""prepare: the real, human-labelled data of one task -> data/real/<task>/{train,validation,test}.jsonl
+(validation held out from the training pool, for every choice the analysis makes)"""
 
 from pathlib import Path
 
@@ -12,11 +13,12 @@ from synthclf.tasks import load_task
 def main(args):
     params = load_params()
     task = load_task(args.task)
-    train, test = load_real(task, params.prepare, params.seed)
+    splits = load_real(task, params.prepare, params.seed)
     out = Path("data/real") / task.name
-    write_jsonl(out / "train.jsonl", train)
-    write_jsonl(out / "test.jsonl", test)
-    print(f"{task.name}: {len(train)} train, {len(test)} test records -> {out}")
+    for split, records in splits._asdict().items():
+        write_jsonl(out / f"{split}.jsonl", records)
+    sizes = ", ".join(f"{len(records)} {split}" for split, records in splits._asdict().items())
+    print(f"{task.name}: {sizes} records -> {out}")
 
 
 if __name__ == "__main__":

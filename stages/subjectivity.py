@@ -22,10 +22,13 @@ def main(args):
         choices = judge_pairs(tasks, pairs, llm, params.seed)
         result = {"model": llm.model_id, **estimate(tasks, pairs, choices, reference)}
     write_json("metrics/subjectivity.json", result)
-    agreement = result["vs_known_levels"]["spearman_rho"]
-    shown = "–" if agreement is None else f"{agreement:+.2f}"
+    agreement = result["vs_known_levels"]
+    rho = agreement["spearman_rho"]
+    shown = "–" if rho is None else f"{rho:+.2f} (p = {agreement['p_value']:.2g})"
+    # With few paper tasks no ranking can be significant: say so rather than let rho suggest a verdict.
+    caveat = "" if agreement["testable"] else f"; too few tasks to test, p cannot go below {agreement['min_p_value']:.2g}"
     print(f"subjectivity: {result['answered']} of {result['comparisons']} comparisons answered; "
-          f"Spearman rho of estimated vs known levels over {len(reference)} paper tasks: {shown}")
+          f"Spearman rho of estimated vs known levels over {len(reference)} paper tasks: {shown}{caveat}")
 
 
 if __name__ == "__main__":

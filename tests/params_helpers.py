@@ -17,6 +17,7 @@ from synthclf.params import (
     EncoderParams,
     FilterParams,
     GenerateParams,
+    IntervalParams,
     LabelCheckParams,
     LearningCurveParams,
     LLMParams,
@@ -58,6 +59,7 @@ WHERE: dict[type[BaseModel], str] = {
     EncoderParams: "train.encoder",
     EarlyStoppingParams: "train.encoder.early_stopping",
     DiversityParams: "diversity",
+    IntervalParams: "intervals",
     SubjectivityParams: "subjectivity",
     AgreementProxyParams: "agreement_proxy",
 }

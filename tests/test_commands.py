@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from params_helpers import repo_params
 from repo_helpers import ROOT, init_repo, one_line_error, run, synthclf, tool_env
 from test_sources import write_csv
 
 from synthclf.commands import SUBCOMMANDS
 from synthclf.errors import SynthclfError
 from synthclf.params import PrepareParams
-from synthclf.sources import load_real
+from synthclf.sources import load_source
 from synthclf.status import cache_dir, describe_cache, describe_stale, stale_by_stage
 from synthclf.tasks import LocalSource, load_task
 
@@ -144,9 +145,9 @@ def test_new_task_scaffolds_a_task_file_that_loads_once_its_todos_are_filled(pro
     task = load_task("tickets", project / "tasks")
     assert isinstance(task.source(), LocalSource) and list(task.labels) == ["billing", "outage"]
     monkeypatch.chdir(project)  # stages run in the project root, where the source's path is relative to
-    train, test = load_real(task, PrepareParams(source="default", max_train=100, max_test=100, test_fraction=0.2), 0)
-    assert sorted(r["label"] for r in train) == ["billing"] * 3 + ["outage"] * 2
-    assert [r["agreement"] for r in test] == [0.5, 0.5]
+    rows = load_source(task, repo_params(PrepareParams, source="default"))
+    assert sorted(r["label"] for r in rows.train) == ["billing"] * 3 + ["outage"] * 2
+    assert [r["agreement"] for r in rows.test] == [0.5, 0.5]
 
 
 def test_new_task_keeps_code_labels_as_strings(project):

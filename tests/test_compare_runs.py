@@ -1,5 +1,7 @@
-"""Kept runs side by side: the settings named by the params that differ, means over tasks with their
-changes from the baseline, per-task rows with what the filters removed, and the command's errors."""
+"""Kept runs side by side: the settings named by the params that differ, every run x method ranked and
+the best chosen by validation Macro-F1 (never by the test set), test figures with their intervals for
+information, runs kept before validation scores existed named as unrankable, per-task rows with what the
+filters removed, and the command's errors."""
 
 import json
 import subprocess
@@ -14,17 +16,26 @@ from synthclf.compare_runs import compare, load_run, settings
 DIVERSITY = {"n": 10, "remote_clique": 0.8, "chamfer": 0.3, "similarity_to_real": 0.4, "distinct_1": 0.3, "distinct_2": 0.6}
 
 
-def kept_run(root: Path, name: str, near_duplicates: bool, f1: dict[str, dict[str, float]], removed: int) -> Path:
-    """A folder as synthclf keep-run leaves it, with Macro-F1 per task and source (TF-IDF only)."""
+def kept_run(root: Path, name: str, near_duplicates: bool, f1: dict[str, dict[str, float]], removed: int,
+             validation: dict[str, dict[str, float]] | None = None, half_width: float | None = None) -> Path:
+    """A folder as synthclf keep-run leaves it, with test Macro-F1 per task and source (TF-IDF only) and, for
+    runs kept since the summary records them, validation Macro-F1 and intervals of ± ``half_width``."""
     folder = root / name
     params = {"tasks": ["news", "humor"], "methods": ["zero_shot", "few_shot"], "seed": 0,
               "filter": {"near_duplicates": {"enabled": near_duplicates, "threshold": 0.7}},
               "train": {"classifiers": ["tfidf_lr"]}}
+
+    def record(v: float) -> dict:
+        bounds = {} if half_width is None else {"macro_f1_low": v - half_width, "macro_f1_high": v + half_width}
+        return {"tfidf_lr": {"macro_f1": v, "accuracy": v, **bounds}}
+
     tasks = {
-        task: {"scores": {source: {"tfidf_lr": {"macro_f1": v, "accuracy": v}} for source, v in by_source.items()},
+        task: {"scores": {source: record(v) for source, v in by_source.items()},
                "diversity": {source: DIVERSITY for source in by_source}}
         for task, by_source in f1.items()
     }
+    for task, by_source in (validation or {}).items():
+        tasks[task]["validation"] = {source: record(v) for source, v in by_source.items()}
     (folder / "metrics" / "filter").mkdir(parents=True)
     (folder / "params.yaml").write_text(yaml.safe_dump(params))
     (folder / "metrics" / "summary.json").write_text(json.dumps({"tasks": tasks}))
@@ -35,13 +46,29 @@ def kept_run(root: Path, name: str, near_duplicates: bool, f1: dict[str, dict[st
     return folder
 
 
+PLAIN_TEST = {"news": {"real": 0.9, "zero_shot": 0.5, "few_shot": 0.6}, "humor": {"real": 0.7, "zero_shot": 0.3, "few_shot": 0.4}}
+DEDUP_TEST = {"news": {"real": 0.9, "zero_shot": 0.7, "few_shot": 0.6}, "humor": {"real": 0.7, "zero_shot": 0.5, "few_shot": 0.3}}
+# On validation the order differs: plain few-shot is best, dedup zero-shot (the test set's best) third.
+PLAIN_VALIDATION = {"news": {"real": 0.85, "zero_shot": 0.5, "few_shot": 0.7}, "humor": {"real": 0.65, "zero_shot": 0.3, "few_shot": 0.5}}
+DEDUP_VALIDATION = {"news": {"real": 0.85, "zero_shot": 0.55, "few_shot": 0.6}, "humor": {"real": 0.65, "zero_shot": 0.35, "few_shot": 0.4}}
+
+
 @pytest.fixture
 def two_runs(tmp_path):
+    """Runs kept before the summary held validation scores and intervals."""
     plain = kept_run(tmp_path, "plain", False, {"news": {"real": 0.9, "zero_shot": 0.5, "few_shot": 0.6},
                                                 "humor": {"real": 0.7, "zero_shot": 0.3, "few_shot": 0.4}}, removed=0)
     deduplicated = kept_run(tmp_path, "dedup", True, {"news": {"real": 0.9, "zero_shot": 0.6, "few_shot": 0.6},
                                                       "humor": {"real": 0.7, "zero_shot": 0.4, "few_shot": 0.3}}, removed=2)
     return plain, deduplicated
+
+
+@pytest.fixture
+def validated_runs(tmp_path):
+    """Runs with validation scores and intervals: every figure ± 4 points."""
+    plain = kept_run(tmp_path, "plain", False, PLAIN_TEST, removed=0, validation=PLAIN_VALIDATION, half_width=0.04)
+    dedup = kept_run(tmp_path, "dedup", True, DEDUP_TEST, removed=2, validation=DEDUP_VALIDATION, half_width=0.04)
+    return plain, dedup
 
 
 def test_settings_are_the_params_that_differ(two_runs):
@@ -52,17 +79,70 @@ def test_settings_are_the_params_that_differ(two_runs):
     assert "| Run | `filter.near_duplicates.enabled` |\n|---|---|\n| plain | false |\n| dedup | true |" in text
 
 
-def test_means_over_tasks_with_changes_from_the_baseline(two_runs):
+def test_runs_are_ranked_and_chosen_by_validation_not_test_macro_f1(validated_runs):
+    text = compare([load_run(folder) for folder in validated_runs])
+    assert "ranked, and the best chosen, by **validation Macro-F1**" in text
+    assert "shown for information only; choosing by it would fit the choice to the test set" in text
+    assert "## Ranking by validation Macro-F1, mean over tasks" in text
+    # Means over the two tasks; the tasks' ± 4 make ± √(4² + 4²) / 2 = 2.8 for a mean, and a noise of
+    # √(2.8² + 2.8²) = 4.0 between two runs' means.
+    ranking = [line for line in text.splitlines() if line.startswith(("| 1 |", "| 2 |", "| 3 |", "| 4 |"))]
+    assert ranking == [
+        "| 1 | plain | Few-shot | 60.0 [57.2, 62.8] |  | 50.0 [47.2, 52.8] |",
+        "| 2 | dedup | Few-shot | 50.0 [47.2, 52.8] | **-10.0**, beyond noise ±4.0 | 45.0 [42.2, 47.8] |",
+        "| 3 | dedup | Zero-shot | 45.0 [42.2, 47.8] | **+5.0**, beyond noise ±4.0 | 60.0 [57.2, 62.8] |",
+        "| 4 | plain | Zero-shot | 40.0 [37.2, 42.8] |  | 40.0 [37.2, 42.8] |",
+    ]
+    assert "| | (all) | Real | 75.0 [72.2, 77.8] | | 80.0 [77.2, 82.8] |" in text
+    # The test set's best (dedup zero-shot, 60.0) is not the choice.
+    assert ("Chosen by validation Macro-F1: **plain**, Few-shot (60.0 [57.2, 62.8]). It leads the runner-up, dedup, "
+            "Few-shot (50.0 [47.2, 52.8]) by 10.0 points, beyond noise (±4.0).") in text
+    assert "cannot be ranked" not in text.lower() and "Kept before the summary recorded intervals" not in text
+    # Per task: validation F1 with its change from the baseline (noise √(4² + 4²) = 5.7), test F1 with its interval.
+    assert "| dedup | Zero-shot | 8 | 2 / 0 / 0 | 55.0 [51.0, 59.0] (+5.0, within noise ±5.7) | 70.0 [66.0, 74.0] |" in text
+    assert "| dedup | Few-shot | 8 | 2 / 0 / 0 | 60.0 [56.0, 64.0] (**-10.0**, beyond noise ±5.7) | 60.0 [56.0, 64.0] |" in text
+    assert "| plain | Zero-shot | 10 | 0 / 0 / 0 | 50.0 [46.0, 54.0] | 50.0 [46.0, 54.0] |" in text
+
+
+def test_a_choice_within_noise_of_the_runner_up_says_a_second_run_may_choose_differently(validated_runs):
+    summary_file = validated_runs[1] / "metrics" / "summary.json"
+    summary = json.loads(summary_file.read_text())
+    for task, value in (("news", 0.68), ("humor", 0.5)):
+        summary["tasks"][task]["validation"]["few_shot"]["tfidf_lr"].update(
+            macro_f1=value, macro_f1_low=value - 0.04, macro_f1_high=value + 0.04)
+    summary_file.write_text(json.dumps(summary))
+    text = compare([load_run(folder) for folder in validated_runs])
+    assert ("Chosen by validation Macro-F1: **plain**, Few-shot (60.0 [57.2, 62.8]). It leads the runner-up, dedup, "
+            "Few-shot (59.0 [56.2, 61.8]) by only 1.0 points, within noise (±4.0): a second run may well choose "
+            "differently.") in text
+
+
+def test_runs_without_validation_scores_cannot_be_ranked_and_test_scores_do_not_stand_in(two_runs):
     text = compare([load_run(folder) for folder in two_runs])
-    rows = [line for line in text.splitlines() if line.startswith("| dedup | ")][1:]  # after the settings row
-    # Zero-shot: mean (0.6 + 0.4) / 2 = 50.0, +10.0 on the baseline's zero-shot (40.0);
-    # few-shot: mean 45.0, -5.0 on the baseline's few-shot (50.0), +5.0 on its zero-shot.
-    assert rows[0] == "| dedup | Zero-shot | 50.0 | +10.0 | +10.0 |"
-    assert rows[1] == "| dedup | Few-shot | 45.0 | -5.0 | +5.0 |"
-    assert "| (all) | Real | 80.0 |" in text
-    # Per task: kept texts, near-duplicates removed, F1 with its change from the baseline.
-    assert "| dedup | Zero-shot | 8 | 2 / 0 / 0 | 60.0 (+10.0) |" in text
-    assert "| plain | Zero-shot | 10 | 0 / 0 / 0 | 50.0 |" in text
+    assert "Chosen" not in text
+    assert ("No run can be ranked: none has validation Macro-F1 on every task (they were kept before the summary "
+            "recorded validation scores), and the test set is not for choosing.") in text
+    # The test means are still there, for information: zero-shot (0.6 + 0.4) / 2 = 50.0, few-shot 45.0.
+    assert "| – | dedup | Zero-shot | cannot be ranked: no validation scores | | 50.0 |" in text
+    assert "| – | dedup | Few-shot | cannot be ranked: no validation scores | | 45.0 |" in text
+    assert "| | (all) | Real | – | | 80.0 |" in text
+    assert "so their figures have none (± there is the standard deviation over training seeds" in text
+    assert "plain, dedup." in text
+    # Per task: kept texts, near-duplicates removed, no validation F1, the test F1 without an interval.
+    assert "| dedup | Zero-shot | 8 | 2 / 0 / 0 | – | 60.0 |" in text
+    assert "| plain | Zero-shot | 10 | 0 / 0 / 0 | – | 50.0 |" in text
+
+
+def test_a_run_without_validation_scores_is_left_out_of_the_ranking_beside_ranked_ones(tmp_path):
+    plain = kept_run(tmp_path, "plain", False, PLAIN_TEST, removed=0, validation=PLAIN_VALIDATION, half_width=0.04)
+    old = kept_run(tmp_path, "old", True, DEDUP_TEST, removed=2)
+    text = compare([load_run(plain), load_run(old)])
+    assert "| 1 | plain | Few-shot | 60.0 [57.2, 62.8] |  | 50.0 [47.2, 52.8] |" in text
+    assert "| – | old | Zero-shot | cannot be ranked: no validation scores | | 60.0 |" in text
+    assert ("Chosen by validation Macro-F1: **plain**, Few-shot (60.0 [57.2, 62.8]). It leads the runner-up, plain, "
+            "Zero-shot (40.0 [37.2, 42.8]) by 20.0 points, beyond noise (±4.0). Cannot be ranked (no validation "
+            "Macro-F1 on every task): old.") in text
+    assert "Kept before the summary recorded intervals, so their figures have none" in text and "seeds, where several were trained): old." in text
 
 
 def test_scores_over_several_seeds_show_their_spread(two_runs):
@@ -72,9 +152,9 @@ def test_scores_over_several_seeds_show_their_spread(two_runs):
         {"macro_f1_std": 0.05, "accuracy_std": 0.05, "n_seeds": 2})
     summary_file.write_text(json.dumps(summary))
     text = compare([load_run(folder) for folder in two_runs])
-    assert "| dedup | Zero-shot | 8 | 2 / 0 / 0 | 60.0 ± 5.0 (+10.0) |" in text
+    assert "| dedup | Zero-shot | 8 | 2 / 0 / 0 | – | 60.0 ± 5.0 |" in text
     # One seed: no spread shown.
-    assert "| dedup | Few-shot | 8 | 2 / 0 / 0 | 60.0 (+0.0) |" in text
+    assert "| dedup | Few-shot | 8 | 2 / 0 / 0 | – | 60.0 |" in text
 
 
 def test_the_command_writes_a_file_or_fails_in_one_line(two_runs, tmp_path):

@@ -1,12 +1,17 @@
 import itertools
-import math
+import random
+import re
 
 import pytest
 from scipy import stats
 
 from synthclf.correlations import bootstrap_interval, correlation
-from synthclf.evaluation import accuracy_by_agreement, score
-from synthclf.report import build_summary, diversity_table, render_report, scores_table
+from synthclf.errors import SynthclfError
+from synthclf.evaluation import accuracy_by_agreement, evaluate_sources, score
+from synthclf.params import IntervalParams
+from synthclf.report import render_report
+from synthclf.summary import build_summary
+from synthclf.tables import diversity_table, scores_table
 
 
 def test_score_matches_hand_computed_values():
@@ -65,39 +70,87 @@ def test_bootstrap_interval_of_rho():
     # Every resample of a perfectly ranked set that can rank at all ranks perfectly.
     assert bootstrap_interval([1, 2, 3, 4, 5], [0.1, 0.2, 0.3, 0.4, 0.5]) == [pytest.approx(1.0), pytest.approx(1.0)]
     levels, gaps = [1, 2, 3, 4, 5, 1], [0.01, 0.05, 0.03, 0.2, 0.4, 0.1]
-    low, high = correlation(levels, gaps)["rho_ci95"]
+    got = correlation(levels, gaps)
+    low, high = got["spearman_rho_low"], got["spearman_rho_high"]
     assert -1 <= low < stats.spearmanr(levels, gaps).statistic < high <= 1
     # Only constant resamples (one task drawn every time) would be left: no interval.
     assert bootstrap_interval([1], [0.5]) is None
 
 
-def _scores(f1):
-    return {"macro_f1": f1, "accuracy": f1 + 0.01}
+LABELS = ["neg", "pos"]
+PARAMS_INTERVALS = IntervalParams(resamples=400, level=0.95)
 
 
-def test_summary_gap_and_report_table():
+def _noisy(gold, accuracy, rng):
+    return [g if rng.random() < accuracy else ("pos" if g == "neg" else "neg") for g in gold]
+
+
+def _rows(splits, accuracy, rng, replicates=1):
+    """Prediction rows as the train stage writes them: ``accuracy[split]`` per split, one model per replicate."""
+    return [{"split": split, "classifier": "enc", "replicate": r, "seed": 0, "n_train": 10,
+             "predicted": _noisy([x["label"] for x in records], accuracy[split], rng)}
+            for r in range(replicates) for split, records in splits.items()]
+
+
+def _evaluated(real, zero_shot, few_shot, seed=0):
+    rng = random.Random(seed)
+    splits = {split: [{"text": f"{split} {i}", "label": LABELS[i % 2]} for i in range(n)]
+              for split, n in (("validation", 200), ("test", 300))}
+    predictions = {"real": _rows(splits, real, rng), "zero_shot": _rows(splits, zero_shot, rng, 3),
+                   "few_shot": _rows(splits, few_shot, rng, 3)}
+    return evaluate_sources(splits, predictions, ["zero_shot", "few_shot"], ["enc"], LABELS, PARAMS_INTERVALS, seed)
+
+
+def test_verdicts_claim_a_gap_only_with_evidence_and_choose_the_method_on_validation():
     evals = {
-        "news": {"real": {"enc": _scores(0.9)}, "zero_shot": {"enc": _scores(0.8)}},
-        "humor": {"real": {"enc": _scores(0.7)}, "zero_shot": {"enc": _scores(0.5)}},
-        "tweets": {"real": {"enc": _scores(0.6)}, "zero_shot": {"enc": _scores(0.45)}},
+        # Few-shot is best on validation, zero-shot on test: the verdict must take few-shot.
+        "news": _evaluated({"validation": 0.95, "test": 0.95}, {"validation": 0.6, "test": 0.9}, {"validation": 0.9, "test": 0.7}),
+        # Synthetic as good as real: no difference can be claimed.
+        "humor": _evaluated({"validation": 0.8, "test": 0.8}, {"validation": 0.8, "test": 0.8}, {"validation": 0.5, "test": 0.5}, 1),
+        # Real data barely above chance: the relative gap is the one to read.
+        "tweets": _evaluated({"validation": 0.55, "test": 0.55}, {"validation": 0.5, "test": 0.5}, {"validation": 0.5, "test": 0.5}, 2),
     }
-    figures = {"n": 3, "remote_clique": 0.8, "chamfer": 0.5, "similarity_to_real": 0.6, "distinct_1": 0.7, "distinct_2": None}
-    diversity = {t: {"real": figures, "zero_shot": figures} for t in evals}
-    summary = build_summary({"news": 1, "humor": 5, "tweets": 3}, evals, ["zero_shot"], ["enc"], diversity)
-    assert summary["tasks"]["humor"]["gap"]["zero_shot"]["enc"]["macro_f1"] == pytest.approx(0.2)
-    assert summary["tasks"]["humor"]["gap"]["zero_shot"]["enc"]["macro_f1_relative"] == pytest.approx(0.2 / 0.7)
-    corr = summary["subjectivity_vs_gap"]["zero_shot"]["enc"]
-    assert corr["n_tasks"] == 3 and math.isclose(corr["spearman_rho"], 1.0)
-    table = scores_table(summary, ["zero_shot"], "enc").splitlines()
-    # Rows go from the most objective task to the most subjective one, as in the paper.
-    assert table[2].startswith("| news | ★☆☆☆☆ | 90.0 | 91.0 | 80.0 | 81.0 |")
-    assert table[-1].startswith("| humor | ★★★★★")
-    gen = {f"{t}/zero_shot": {"model": "m.gguf", "wanted": 4, "n": 4, "tokens_in": 10, "tokens_out": 5, "cost_usd": 0.0} for t in evals}
-    text = render_report(summary, ["zero_shot"], ["enc"], gen, {}, {"gap": "figures/gap.png"}, {t: "why" for t in evals})
+    figures = {"n": 3, "draws": 2, "remote_clique": 0.8, "remote_clique_low": 0.7, "remote_clique_high": 0.9, "chamfer": 0.5,
+               "similarity_to_real": 0.6, "distinct_1": 0.7, "distinct_2": None}
+    diversity = {t: {"real": figures, "zero_shot": figures, "few_shot": figures} for t in evals}
+    methods = ["zero_shot", "few_shot"]
+    summary = build_summary({"news": 1, "humor": 5, "tweets": 3}, evals, methods, ["enc"], diversity)
+    news = summary["tasks"]["news"]
+    # Each model's own scores, named by its replicate and training seed, for anyone who wants the raw spread.
+    assert set(evals["news"]["test"]["scores"]["zero_shot"]["enc"]["by_model"]) == {"r0-s0", "r1-s0", "r2-s0"}
+    assert news["best_method"]["enc"] == "few_shot"
+    assert news["scores"]["zero_shot"]["enc"]["macro_f1"] > news["scores"]["few_shot"]["enc"]["macro_f1"]
+    gap = news["gap"]["few_shot"]["enc"]
+    assert gap["macro_f1_low"] > 0.1 and gap["macro_f1"] == pytest.approx(
+        news["scores"]["real"]["enc"]["macro_f1"] - news["scores"]["few_shot"]["enc"]["macro_f1"])
+    assert summary["tasks"]["humor"]["gap"]["zero_shot"]["enc"]["macro_f1_low"] < 0 < summary["tasks"]["humor"]["gap"]["zero_shot"]["enc"]["macro_f1_high"]
+    assert summary["tasks"]["tweets"]["chance_macro_f1"] == pytest.approx(0.5)
+    # A share of the room above chance only where real data is detectably above chance.
+    assert summary["tasks"]["tweets"]["gap"]["zero_shot"]["enc"]["macro_f1_relative"] is None
+    assert 0 < gap["macro_f1_relative_low"] <= gap["macro_f1_relative"] <= gap["macro_f1_relative_high"]
+    assert summary["subjectivity_vs_gap"]["zero_shot"]["enc"]["n_tasks"] == 3
+
+    gen = {f"{t}/{m}": {"model": "m.gguf", "wanted": 4, "n": 4, "replicates": 3, "tokens_in": 10, "tokens_out": 5, "cost_usd": 0.0}
+           for t in evals for m in methods}
+    text = render_report(summary, methods, ["enc"], gen, {}, {"gap": "figures/gap.png"}, {t: "why" for t in evals})
+    section = text.split("## Verdict per task")[1].split("\n## ")[0]
+    verdicts = {line.split("**")[1]: line for line in section.splitlines() if line.startswith("- **")}
+    assert "Few-shot (chosen over Zero-shot on validation data)" in verdicts["news"]
+    assert "synthetic data is worse by" in verdicts["news"]
+    assert "no detectable difference at this size" in verdicts["humor"]
+    assert "little room to lose" in verdicts["tweets"]
     assert "Generator: m.gguf" in text and "![Gap against subjectivity](figures/gap.png)" in text
-    assert "| humor | ★★★★★ | +20.0 (29%) |" in text
-    assert "| Zero-shot | enc | +1.00 | 0.33 | [+1.00, +1.00] | +1.00 | 0.33 | 3 |" in text
-    assert summary["tasks"]["news"]["diversity"] == diversity["news"]
-    rows = diversity_table(summary, ["zero_shot"]).splitlines()
-    assert rows[2] == "| news | Real | 3 | 0.800 | 0.500 | 0.600 | 0.700 | – |"
-    assert rows[-1].startswith("| humor | Zero-shot |") and rows[2] in text
+    assert "cannot be tested" in text  # 3 tasks: no exact test can reach p < 0.05
+    table = scores_table(summary, methods, "enc").splitlines()
+    # Rows go from the most objective task to the most subjective one, as in the paper, with intervals.
+    assert table[2].startswith("| news ") and table[-1].startswith("| humor ")
+    assert re.search(r"\| \d+\.\d \[\d+\.\d, \d+\.\d\] ", table[2])
+    rows = diversity_table(summary, methods).splitlines()
+    assert "0.800 [0.700, 0.900]" in rows[2] and rows[2] in text
+
+
+def test_evaluation_refuses_predictions_of_other_data():
+    evals_splits = {"validation": [{"text": "v", "label": "pos"}], "test": [{"text": "t", "label": "neg"}] * 3}
+    rows = [{"split": s, "classifier": "enc", "replicate": 0, "seed": 0, "n_train": 1, "predicted": ["pos"]} for s in evals_splits]
+    with pytest.raises(SynthclfError, match="do not cover the 3 items of the test split"):
+        evaluate_sources(evals_splits, {"real": rows}, [], ["enc"], LABELS, PARAMS_INTERVALS, 0)

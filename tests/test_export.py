@@ -33,7 +33,7 @@ TEXTS = {
 
 def records(method: str) -> list[dict]:
     return [{"id": f"{TASK}-{method}-{i:05d}", "text": text, "label": label, "method": method, "model": MODEL,
-             "prompt_sha256": f"{i:064x}", "seed": 1000 + i, "request_index": 100_000 * (i % 2) + i}
+             "prompt_sha256": f"{i:064x}", "seed": 1000 + i, "request_index": 100_000 * (i % 2) + i, "replicate": i % 3}
             for i, (text, label) in enumerate(TEXTS[method])]
 
 
@@ -105,7 +105,7 @@ def test_export_loads_with_datasets_with_the_rows_and_label_names(project, tmp_p
         assert (folder / PARQUET).is_file() and (folder / "README.md").is_file()
         ds = load_dataset("parquet", data_files=str(folder / "data" / "*.parquet"), split="train", cache_dir=cache)
         assert ds.features["label"].names == LABELS
-        assert ds.column_names == ["id", "text", "label", "method", "model", "prompt_sha256", "seed", "request_index"]
+        assert ds.column_names == ["id", "text", "label", "method", "model", "prompt_sha256", "seed", "request_index", "replicate"]
         expected = records(method)
         assert len(ds) == len(expected)
         for row, record in zip(ds, expected):
@@ -159,9 +159,11 @@ def test_the_card_has_hub_metadata_and_says_what_made_the_data(project):
     assert "| negative (1) | a negative opinion of the movie | 3 | 2 |" in body
     assert "| 4,198 | 909 | $0.0123 | 1 | 4 |" in body
     # Real versus synthetic: the scores and gap of metrics/summary.json, and why there is no interval.
-    assert "| tfidf_lr | 65.0 | 65.0 | 50.7 | 53.0 | 14.3 | 12.0 | 22.0 % | fewer than 25 |" in body
-    assert "| encoder | 78.1 | 78.3 | 52.5 | 55.5 | 25.6 | 22.8 | 32.7 % | – |" in body
+    assert "| tfidf_lr | 65.0 | 65.0 | 50.7 | 53.0 | 14.3 | 12.0 | 22.0 | fewer than 25 |" in body
+    assert "| encoder | 78.1 | 78.3 | 52.5 | 55.5 | 25.6 | 22.8 | 32.7 | – |" in body
     assert "one generation sample of this set and one training seed, so it carries no interval yet" in body
+    assert "Whether the gap is more than noise is unknown for tfidf_lr, encoder" in body
+    assert "no detectable difference" not in body and "is better" not in body
     # Source data and licence, intended use and limitations.
     assert "see the task's source" in body and "vadersentiment==3.3.2" in body
     assert "Labels are followed loosely" in body and "Not for evaluation" in body and "small generator" in body
@@ -183,6 +185,51 @@ def test_the_card_gives_the_seed_spread_when_there_is_one_and_says_when_there_is
     summary_path.unlink()
     (few,) = export([TASK], ["few_shot"], output=project / "exports", root=project)
     assert "No result yet" in (few / "README.md").read_text()
+
+
+def test_the_card_gives_intervals_and_says_when_the_gap_is_not_detectable(project):
+    """A summary with 95% intervals: each figure shows its interval, and a gap interval holding 0 is no difference."""
+
+    def with_interval(record: dict, key: str, low: float, high: float) -> None:
+        record.update({f"{key}_low": low, f"{key}_high": high})
+
+    summary_path = project / "metrics" / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    task = summary["tasks"][TASK]
+    scores, gap = task["scores"], task["gap"]["few_shot"]
+    with_interval(scores["real"]["tfidf_lr"], "macro_f1", 0.5904, 0.7120)
+    with_interval(scores["real"]["tfidf_lr"], "accuracy", 0.59, 0.71)
+    with_interval(scores["few_shot"]["tfidf_lr"], "macro_f1", 0.4402, 0.5711)
+    with_interval(scores["few_shot"]["tfidf_lr"], "accuracy", 0.47, 0.59)
+    with_interval(gap["tfidf_lr"], "macro_f1", 0.0512, 0.2301)
+    with_interval(gap["tfidf_lr"], "accuracy", 0.04, 0.20)
+    # The encoder's gap of 25.6 points is too uncertain on this test set to tell from none.
+    gap["encoder"].update(macro_f1=0.2556, macro_f1_low=-0.0310, macro_f1_high=0.5012,
+                          macro_f1_relative_low=-0.04, macro_f1_relative_high=0.64)
+    summary_path.write_text(json.dumps(summary))
+    (folder,) = export([TASK], ["few_shot"], output=project / "exports", root=project)
+    body = " ".join((folder / "README.md").read_text(encoding="utf-8").split())
+    assert ("| tfidf_lr | 65.0 [59.0, 71.2] | 65.0 [59.0, 71.0] | 50.7 [44.0, 57.1] | 53.0 [47.0, 59.0] | "
+            "14.3 [5.1, 23.0] | 12.0 [4.0, 20.0] | 22.0 | fewer than 25 |") in body
+    assert "bootstrap over the test items and the replicates" in body and "above chance" in body
+    assert "- tfidf_lr: **real data is better** (Macro-F1 gap 14.3 points, 95% interval [5.1, 23.0])." in body
+    assert ("- encoder: **no detectable difference at this size** (Macro-F1 gap 25.6 points, 95% interval "
+            "[-3.1, 50.1], which includes 0).") in body
+    # The encoder's scores have no interval in this summary: shown bare, beside the note that they carry none.
+    assert "| encoder | 78.1 | 78.3 | 52.5 | 55.5 | 25.6 [-3.1, 50.1] | 22.8 | 32.7 [-4.0, 64.0] | – |" in body
+    assert "carries no interval yet" in body
+
+
+@pytest.mark.parametrize("low, high, verdict", [
+    (0.02, 0.20, "**real data is better**"),
+    (-0.20, -0.02, "**this set is better**"),
+    (0.0, 0.20, "**no detectable difference at this size**"),  # an interval that reaches 0 includes it
+    (-0.05, 0.20, "**no detectable difference at this size**"),
+])
+def test_the_gap_verdict_follows_its_interval(low, high, verdict):
+    line = export_module._gap_verdict("encoder", {"macro_f1": (low + high) / 2, "macro_f1_low": low, "macro_f1_high": high})
+    assert line.startswith(f"- encoder: {verdict} (Macro-F1 gap ")
+    assert export_module._gap_verdict("encoder", {"macro_f1": 0.1}) is None
 
 
 def test_the_card_takes_the_generator_from_dvc_lock_and_flags_a_file_that_differs(project, capsys):

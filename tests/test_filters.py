@@ -5,7 +5,7 @@ import yaml
 from params_helpers import repo_params
 
 from synthclf.errors import SynthclfError
-from synthclf.filters import filter_synthetic, normalize
+from synthclf.filters import filter_replicates, filter_synthetic, normalize
 from synthclf.params import FilterParams, load_params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,6 +144,32 @@ def test_class_balance_lists_every_label_and_flags_the_short_ones():
     assert counts["kept_per_label"] == {"a": 3, "b": 1, "c": 0}
     assert counts["balance"] == 0.0
     assert counts["labels_below_floor"] == ["b", "c"]
+
+
+def test_a_label_the_generator_never_wrote_is_counted_and_stops_the_stage():
+    # The records name labels a and b only; the task also has c, which nothing was written for.
+    records = _records(REVIEW, MATCH, label="a") + _records(EARNINGS, label="b")
+    _, counts = filter_synthetic(records, _params(allow_missing_labels=True), labels=["a", "b", "c"])
+    assert counts["kept_per_label"] == {"a": 2, "b": 1, "c": 0} and counts["labels_below_floor"] == ["c"]
+    with pytest.raises(SynthclfError, match=r"replicate 0: no example of label\(s\) c survived"):
+        filter_replicates(records, _params(), ["a", "b", "c"])
+    kept, counts = filter_replicates(records, _params(allow_missing_labels=True), ["a", "b", "c"])
+    assert len(kept) == 3 and counts["replicates"]["0"]["kept_per_label"]["c"] == 0
+
+
+def test_replicates_are_filtered_apart_and_summed():
+    # The same text in two replicates is no duplicate: each replicate is its own sample.
+    first = [{**r, "replicate": 0} for r in _records(REVIEW, label="a") + _records(MATCH, label="b")]
+    second = [{**r, "replicate": 1} for r in _records(REVIEW, REVIEW, label="a") + _records(EARNINGS, label="b")]
+    kept, counts = filter_replicates(first + second, _params(), ["a", "b"])
+    assert [(r["replicate"], r["text"]) for r in kept] == [(0, REVIEW), (0, MATCH), (1, REVIEW), (1, EARNINGS)]
+    assert counts["input"] == 5 and counts["kept"] == 4 and counts["removed"]["duplicate"] == 1
+    assert counts["replicates"]["1"]["removed"]["duplicate"] == 1 and counts["replicates"]["0"]["kept"] == 2
+    # A label short in one replicate is flagged though the sums look balanced.
+    lopsided = first + [{**r, "replicate": 1} for r in _records(REVIEW, MATCH, EARNINGS, label="a") + _records(
+        "A short but fine example text here", label="b")]
+    _, counts = filter_replicates(lopsided, _params(balance_floor=0.5), ["a", "b"])
+    assert counts["labels_below_floor"] == ["b"]
 
 
 @pytest.mark.parametrize("check", ["near_duplicates", "contamination"])

@@ -19,7 +19,7 @@ from test_pipeline import PROJECT_FILES, private_cache
 
 from synthclf.llm.cache import ResponseCache
 
-OUTPUT_DIRS = ("data", "metrics", "models", "reports")
+OUTPUT_DIRS = ("data", "metrics", "predictions", "reports")
 TARGET = "generate@movie_snippets-zero_shot"
 
 
@@ -31,7 +31,7 @@ def interrupted_project(tmp_path_factory) -> tuple[Path, dict[str, str], Path]:
     params = yaml.safe_load((ROOT / "profiles" / "tiny.yaml").read_text())
     # One task and one method, with enough requests that Ctrl-C lands while they are in flight.
     params.update(tasks=["movie_snippets"], methods=["zero_shot"])
-    params["generate"].update(per_label=8, diversity_every=4)
+    params["generate"].update(per_label=8, diversity_every=4, replicates=1)
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     cache = private_cache(tmp_path_factory)
     env = tool_env(SYNTHCLF_CACHE_DIR=str(cache), PYTHONUNBUFFERED="1")

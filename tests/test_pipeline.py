@@ -56,11 +56,23 @@ def test_repro_produces_every_task_and_source(tiny_repo):
         assert set(scores) == {"real", *params["methods"]}
         for source in scores.values():
             for clf in params["train"]["classifiers"]:
-                assert 0.0 <= source[clf]["macro_f1"] <= 1.0 and 0.0 <= source[clf]["accuracy"] <= 1.0
+                s = source[clf]
+                assert 0.0 <= s["macro_f1_low"] <= s["macro_f1"] <= s["macro_f1_high"] <= 1.0
+                assert 0.0 <= s["accuracy_low"] <= s["accuracy"] <= s["accuracy_high"] <= 1.0
+        assert set(summary["tasks"][task]["best_method"].values()) <= set(params["methods"])
+    replicates = params["generate"]["replicates"]
     for task in params["tasks"]:
+        real = {split: (repo / "data" / "real" / task / f"{split}.jsonl").read_text().splitlines()
+                for split in ("train", "validation", "test")}
+        assert all(real.values()) and not set(real["validation"]) & (set(real["train"]) | set(real["test"]))
         for method in params["methods"]:
             records = [json.loads(line) for line in (repo / "data" / "synthetic" / task / f"{method}.jsonl").open()]
             assert records and all(r["method"] == method and r["text"] for r in records)
+            assert {r["replicate"] for r in records} == set(range(replicates))
+            # One model per replicate (TF-IDF has no seed), each labelling validation and test.
+            rows = [json.loads(line) for line in (repo / "predictions" / task / f"{method}.jsonl").open()]
+            assert sorted((r["replicate"], r["split"]) for r in rows) == sorted(
+                (k, split) for k in range(replicates) for split in ("validation", "test"))
             gen = json.loads((repo / "metrics" / "generate" / f"{task}-{method}.json").read_text())
             assert gen["tokens_out"] > 0 and gen["cost_usd"] == 0.0
             # What this run did depends on the cache and the clock: it is logged, never tracked.
@@ -87,14 +99,16 @@ def test_repro_produces_every_task_and_source(tiny_repo):
     rows = [json.loads(line) for line in (repo / "data" / "agreement_proxy" / "movie_snippets.jsonl").open()]
     assert len(rows) == wanted["max_items"] and all(len(r["labels"]) == wanted["samples"] for r in rows)
     assert json.loads((repo / "metrics" / "agreement_proxy" / "seinfeld_humor.json").read_text()) == {"enabled": False}
-    evaluated = json.loads((repo / "metrics" / "eval" / "movie_snippets.json").read_text())["real"]["tfidf_lr"]
+    evaluated = json.loads((repo / "metrics" / "eval" / "movie_snippets.json").read_text())["test"]["scores"]["real"]["tfidf_lr"]
     if proxy["items_with_proxy"]:
         assert sum(p["n"] for p in evaluated["accuracy_by_proxy_agreement"].values()) > 0
     assert set(summary["agreement_proxy"]) == {"movie_snippets"}
     report = (repo / "reports" / "report.md").read_text()
     assert "## Instance level without annotators" in report
-    assert "| Task | Subjectivity |" in report
-    assert "| Task | Source | Texts | Remote-Clique |" in report
+    assert re.search(r"^\| Task +\| Subjectivity +\|", report, re.MULTILINE)
+    assert "Texts per sample" in report and "## Verdict per task" in report
+    # Models are kept only when asked for: evaluation reads predictions.
+    assert not (repo / "models").exists()
     assert (repo / "reports" / "figures" / "gap_vs_subjectivity.png").stat().st_size > 1000
     assert (repo / "dvc.lock").is_file()
 
@@ -114,7 +128,7 @@ def run_log(repo: Path, stage: str, name: str) -> dict:
 
 def tracked_outputs(repo: Path, *folders: str) -> dict[str, bytes]:
     """The bytes of every output git or DVC tracks (all of them, or those under ``folders``)."""
-    roots = folders or ("dvc.lock", "data", "models", "metrics", "reports")
+    roots = folders or ("dvc.lock", "data", "predictions", "metrics", "reports")
     files = [f for root in roots for f in sorted([repo / root] if (repo / root).is_file() else (repo / root).rglob("*"))]
     return {str(f.relative_to(repo)): f.read_bytes() for f in files if f.is_file()}
 
@@ -135,7 +149,7 @@ def test_cold_generation_gives_the_same_bytes(tiny_repo, tmp_path_factory):
 
 @pytest.mark.slow
 def test_warm_rerun_writes_the_same_tracked_outputs(tiny_repo):
-    """Every stage again with every answer from the cache: the same dvc.lock, data, models, metrics
+    """Every stage again with every answer from the cache: the same dvc.lock, data, predictions, metrics
     and report as the cold run, byte for byte."""
     repo, env, params, _ = tiny_repo
     cold = tracked_outputs(repo)
@@ -172,7 +186,7 @@ def test_clone_pulls_everything_and_runs_nothing(teammate_clone, tiny_repo):
         for method in params["methods"]:
             path = Path("data") / "synthetic" / task / f"{method}.jsonl"
             assert (clone / path).read_bytes() == (repo / path).read_bytes()
-        assert (clone / "models" / task / "real" / params["train"]["classifiers"][0] / "info.json").is_file()
+        assert (clone / "predictions" / task / "real.jsonl").read_bytes() == (repo / "predictions" / task / "real.jsonl").read_bytes()
 
     out = run(["dvc", "repro"], clone, env)
     assert "Running stage" not in out and "Data and pipelines are up to date." in out

@@ -116,7 +116,7 @@ def test_plan_chats_spreads_quota_exactly():
 
 
 def test_generate_delivers_exact_counts_and_records():
-    params = repo_params(GenerateParams, per_label=5, chats_per_label=2, diversity_every=2)
+    params = repo_params(GenerateParams, replicates=1, per_label=5, chats_per_label=2, diversity_every=2)
     model = ScriptedModel()
     records, summary = generate_synthetic(TASK, "zero_shot", model, params, seed=3)
     assert summary["per_label"] == {"negative": 5, "positive": 5}
@@ -128,20 +128,38 @@ def test_generate_delivers_exact_counts_and_records():
     assert {"text", "label", "method", "model", "prompt_sha256", "seed", "request_index"} <= set(records[0])
 
 
+def test_replicates_are_independent_samples_of_the_same_plan():
+    params = repo_params(GenerateParams, replicates=3, per_label=2, chats_per_label=1)
+    model = ScriptedModel()
+    records, summary = generate_synthetic(TASK, "zero_shot", model, params, seed=0)
+    assert summary["per_replicate"] == {"0": 4, "1": 4, "2": 4} and summary["n"] == summary["wanted"] == 12
+    by_replicate = {r: [x for x in records if x["replicate"] == r] for r in range(3)}
+    assert all(sorted(x["label"] for x in rs) == ["negative", "negative", "positive", "positive"] for rs in by_replicate.values())
+    # Each replicate has its own seeds: no request repeats another replicate's, and ids stay unique.
+    seeds = [{x["seed"] for x in rs} for rs in by_replicate.values()]
+    assert not (seeds[0] & seeds[1]) and not (seeds[1] & seeds[2])
+    assert len({x["id"] for x in records}) == 12 and records[0]["id"].startswith("toy-zero_shot-r0-")
+    # The same seed gives the same replicates; another seed other ones.
+    again, _ = generate_synthetic(TASK, "zero_shot", ScriptedModel(), params, seed=0)
+    assert [x["seed"] for x in again] == [x["seed"] for x in records]
+    other, _ = generate_synthetic(TASK, "zero_shot", ScriptedModel(), params, seed=1)
+    assert not {x["seed"] for x in other} & {x["seed"] for x in records}
+
+
 def test_failed_requests_are_replaced_and_counted():
-    params = repo_params(GenerateParams, per_label=4, chats_per_label=1, max_failure_rate=0.5)
+    params = repo_params(GenerateParams, replicates=1, per_label=4, chats_per_label=1, max_failure_rate=0.5)
     records, summary = generate_synthetic(TASK, "zero_shot", ScriptedModel(fail_every=3), params, seed=0)
     assert summary["n"] == 8 and summary["failed_requests"] > 0 and summary["lost"] == 0
 
 
 def test_too_many_failures_stop_the_run():
-    params = repo_params(GenerateParams, per_label=4, chats_per_label=1, max_failure_rate=0.1)
+    params = repo_params(GenerateParams, replicates=1, per_label=4, chats_per_label=1, max_failure_rate=0.1)
     with pytest.raises(SynthclfError, match="max_failure_rate .*; last failure: scripted failure$"):
         generate_synthetic(TASK, "zero_shot", ScriptedModel(fail_every=2), params, seed=0)
 
 
 def test_few_shot_requires_real_examples_of_every_label():
-    params = repo_params(GenerateParams, per_label=1)
+    params = repo_params(GenerateParams, replicates=1, per_label=1)
     with pytest.raises(SynthclfError, match="negative"):
         generate_synthetic(TASK, "few_shot", ScriptedModel(), params, seed=0, real_train=[{"text": "t", "label": "positive"}])
 
@@ -154,7 +172,7 @@ ATTRIBUTES = {"values": {"positive": {"subtopic": ["acting", "music"], "style": 
 
 def test_attributed_requests_each_ask_for_one_sampled_combination():
     model = ScriptedModel()
-    params = repo_params(GenerateParams, per_label=6, chats_per_label=2)
+    params = repo_params(GenerateParams, replicates=1, per_label=6, chats_per_label=2)
     records, summary = generate_synthetic(TASK, "attributed", model, params, seed=0, attributes=ATTRIBUTES)
     assert summary["per_label"] == {"negative": 6, "positive": 6}
     asked = [m[-1]["content"] for m in model.requests]
@@ -168,14 +186,14 @@ def test_attributed_requests_each_ask_for_one_sampled_combination():
 
 def test_attributed_needs_values_for_every_label():
     with pytest.raises(SynthclfError, match="positive"):
-        generate_synthetic(TASK, "attributed", ScriptedModel(), repo_params(GenerateParams, per_label=1), seed=0,
+        generate_synthetic(TASK, "attributed", ScriptedModel(), repo_params(GenerateParams, replicates=1, per_label=1), seed=0,
                            attributes={"values": {"negative": {"subtopic": ["plot"]}}})
 
 
 def test_grounded_requests_show_one_real_text_of_any_label():
     train = [{"text": f"real text number {i}", "label": "positive" if i % 2 else "negative"} for i in range(6)]
     model = ScriptedModel()
-    generate_synthetic(TASK, "grounded", model, repo_params(GenerateParams, per_label=5), seed=0, real_train=train)
+    generate_synthetic(TASK, "grounded", model, repo_params(GenerateParams, replicates=1, per_label=5), seed=0, real_train=train)
     for messages in model.requests:
         shown = [r["text"] for r in train if r["text"] in messages[-1]["content"]]
         assert len(shown) == 1
@@ -186,9 +204,9 @@ def test_grounded_requests_show_one_real_text_of_any_label():
 
 def test_grounded_without_real_texts_is_an_error():
     with pytest.raises(SynthclfError, match="grounded"):
-        generate_synthetic(TASK, "grounded", ScriptedModel(), repo_params(GenerateParams, per_label=1), seed=0)
+        generate_synthetic(TASK, "grounded", ScriptedModel(), repo_params(GenerateParams, replicates=1, per_label=1), seed=0)
 
 
 def test_unknown_method_names_the_known_ones():
     with pytest.raises(SynthclfError, match="attributed"):
-        generate_synthetic(TASK, "paraphrase", ScriptedModel(), repo_params(GenerateParams, per_label=1), seed=0)
+        generate_synthetic(TASK, "paraphrase", ScriptedModel(), repo_params(GenerateParams, replicates=1, per_label=1), seed=0)

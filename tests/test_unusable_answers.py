@@ -56,7 +56,7 @@ def test_examples_that_merely_look_alike_are_kept(text: str) -> None:
 
 def generate(server: FakeOpenAIServer, cache: Path, **generate_changes: object) -> tuple[list[dict], dict, dict]:
     params = fake_llm_params(server, cache, bad_response_retries=1)
-    gen = repo_params(GenerateParams, per_label=2, chats_per_label=1, **generate_changes)
+    gen = repo_params(GenerateParams, replicates=1, per_label=2, chats_per_label=1, **generate_changes)
     with open_llm(params, repo_params(Sampling)) as llm:
         records, summary = generate_synthetic(TASK, "zero_shot", llm, gen, seed=0)
     return records, summary, llm.usage.as_dict()

@@ -1,9 +1,13 @@
 """Kept runs side by side: which generation method and which filter setting helped, in numbers.
 
-Each run under ``reports/runs/`` (see :mod:`synthclf.runs`) holds its params and metrics. This puts
-them into one Markdown table per task (Macro-F1 of every classifier, what the filters removed, the
-diversity figures) and a table of means over tasks, each figure beside its change from the first run
-named, the baseline. The params in which the runs differ say what each setting is.
+Each run under ``reports/runs/`` (see :mod:`synthclf.runs`) holds its params and metrics. This ranks
+every run x method by its mean **validation** Macro-F1 over the tasks (the held-out split of the real
+training data) and names the best: choosing by the test set would fit the choice to it, so the test
+figures, with their 95% intervals, are shown for information only. A run kept before the summary held
+validation scores cannot be ranked, and says so. One Markdown table per task follows (Macro-F1 of
+every classifier, what the filters removed, the diversity figures), each validation figure beside its
+change from the first run named, the baseline. The params in which the runs differ say what each
+setting is.
 
 Command line: ``synthclf compare-runs BASELINE OTHER... [--output FILE]``.
 """
@@ -21,8 +25,9 @@ import yaml
 
 from synthclf.errors import SynthclfError
 from synthclf.io import atomic_write, read_json
+from synthclf.metrics_diff import CHANGED, NO_INTERVAL, UNCHANGED, Move, combined_noise, half_width
 from synthclf.runs import RUNS
-from synthclf.titles import CLASSIFIER_TITLES, SOURCE_TITLES, fraction, percent
+from synthclf.titles import CLASSIFIER_TITLES, SOURCE_TITLES, bounds, fraction, percent
 
 # Filter outcomes shown per row (the rest, such as empty texts, are rare and stay in the run's report).
 REMOVED = ("near_duplicate", "contaminated", "label_issue")
@@ -31,8 +36,9 @@ DIVERSITY = {"remote_clique": "Remote-Clique", "chamfer": "Chamfer", "similarity
 HELP = "put kept runs side by side in one Markdown report: which method and filter setting helped"
 DESCRIPTION = (
     "Put kept runs (reports/runs/NAME, see synthclf keep-run) side by side in one Markdown report: the params "
-    "in which they differ, the mean Macro-F1 over tasks and per task, what the filters removed, the diversity "
-    "figures. The first run named is the baseline."
+    "in which they differ, every run x method ranked by mean validation Macro-F1 over tasks (test Macro-F1 with "
+    "its interval beside it, for information only), and per task the validation and test Macro-F1, what the "
+    "filters removed, the diversity figures. The first run named is the baseline."
 )
 EXAMPLE = """example:
   synthclf compare-runs filters_off filters_default filters_cleanlab --output reports/runs/COMPARISON.md"""
@@ -96,32 +102,57 @@ def settings_table(runs: Sequence[KeptRun]) -> list[str]:
     return lines
 
 
-def _score(run: KeptRun, task: str, source: str, classifier: str) -> dict[str, Any] | None:
-    return run.summary["tasks"].get(task, {}).get("scores", {}).get(source, {}).get(classifier)
+@dataclass(frozen=True)
+class Figure:
+    """A Macro-F1 with its 95% interval where the summary has one, and, in runs kept before intervals,
+    the standard deviation over training seeds."""
+
+    value: float | None
+    interval: tuple[float, float] | None = None
+    std: float | None = None
+
+    def shown(self) -> str:
+        return percent(self.value, self.std, self.interval)
 
 
-def _f1(run: KeptRun, task: str, source: str, classifier: str) -> float | None:
-    score = _score(run, task, source, classifier)
-    return None if score is None else score["macro_f1"]
+def _figure(run: KeptRun, task: str, split: str, source: str, classifier: str) -> Figure:
+    """Macro-F1 of ``source`` x ``classifier`` on ``split``: ``scores`` (the real test set) or ``validation``."""
+    record = run.summary["tasks"].get(task, {}).get(split, {}).get(source, {}).get(classifier)
+    value = (record or {}).get("macro_f1")
+    if not isinstance(value, (int, float)):
+        return Figure(None)
+    return Figure(value, bounds(record, "macro_f1"), record.get("macro_f1_std"))
 
 
-def _f1_shown(run: KeptRun, task: str, source: str, classifier: str) -> str:
-    """Macro-F1 in percent, ± its standard deviation where the classifier was trained with several seeds."""
-    score = _score(run, task, source, classifier)
-    if score is None:
-        return percent(None)
-    # The summary (report.build_summary) carries the spread only where there were several seeds.
-    return percent(score["macro_f1"], score.get("macro_f1_std"))
+def _mean(figures: Sequence[Figure]) -> Figure:
+    """The mean over tasks, None unless every task has the figure; with an interval only if every task has one."""
+    if not figures or any(f.value is None for f in figures):
+        return Figure(None)
+    mean = float(np.mean([f.value for f in figures]))
+    widths = [half_width(f.interval) for f in figures]
+    if any(w is None for w in widths):
+        return Figure(mean)
+    # Each task has its own data and test items, so its estimate is independent of the others': the mean's
+    # half-width is theirs in quadrature over the number of tasks (centred on the mean: an approximation
+    # where a task's interval is skewed).
+    hw = combined_noise(*widths) / len(figures)
+    return Figure(mean, (mean - hw, mean + hw))
 
 
-def _points(x: float | None, base: float | None) -> str:
-    """The change from ``base`` in percentage points."""
-    return "" if x is None or base is None else f"{100 * (x - base):+.1f}"
-
-
-def _delta(x: float | None, base: float | None) -> str:
-    change = _points(x, base)
-    return f" ({change})" if change else ""
+def _versus(figure: Figure, base: Figure) -> str:
+    """The change from ``base`` in points, judged as synthclf pr-comment judges a move between revisions: two
+    runs are independent estimates, so a change within both intervals' noise is what regenerating alone can do."""
+    if figure.value is None or base.value is None:
+        return ""
+    move = Move(base.value, figure.value, base.interval, figure.interval)
+    change = f"{100 * (figure.value - base.value):+.1f}"
+    if move.verdict == UNCHANGED:
+        return change
+    if move.verdict == NO_INTERVAL:
+        return f"{change}, no interval"
+    if move.verdict == CHANGED:
+        return f"**{change}**, beyond noise ±{100 * move.noise:.1f}"
+    return f"{change}, within noise ±{100 * move.noise:.1f}"
 
 
 def _classifiers(runs: Sequence[KeptRun]) -> list[str]:
@@ -131,52 +162,100 @@ def _classifiers(runs: Sequence[KeptRun]) -> list[str]:
     return shared
 
 
+def _title(source: str) -> str:
+    return SOURCE_TITLES.get(source, source)
+
+
+def ranking(runs: Sequence[KeptRun], tasks: Sequence[str], classifier: str) -> list[str]:
+    """Every run x method by mean validation Macro-F1 over ``tasks``, best first, beside its change from the
+    same method in the baseline run and its mean test Macro-F1; then the choice and how sure it is."""
+    base = runs[0]
+
+    def mean(run: KeptRun, split: str, source: str) -> Figure:
+        return _mean([_figure(run, t, split, source, classifier) for t in tasks])
+
+    rows = [(run, method, mean(run, "validation", method)) for run in runs for method in run.methods]
+    # sorted is stable: on a tie the run named first (the baseline) ranks first.
+    ranked = sorted((row for row in rows if row[2].value is not None), key=lambda row: -row[2].value)
+    unranked = [row for row in rows if row[2].value is None]
+    lines = ["| Rank | Run | Method | Validation Macro-F1 | vs baseline | Test Macro-F1 (for information) |",
+             "|---:|---|---|---:|---|---:|",
+             f"| | (all) | Real | {mean(base, 'validation', 'real').shown()} | | {mean(base, 'scores', 'real').shown()} |"]
+    for rank, (run, method, validation) in enumerate(ranked, 1):
+        versus = _versus(validation, mean(base, "validation", method)) if run is not base else ""
+        lines.append(f"| {rank} | {run.name} | {_title(method)} | {validation.shown()} | {versus} | "
+                     f"{mean(run, 'scores', method).shown()} |")
+    for run, method, _ in unranked:
+        lines.append(f"| – | {run.name} | {_title(method)} | cannot be ranked: no validation scores | | "
+                     f"{mean(run, 'scores', method).shown()} |")
+    return [*lines, "", _choice(ranked, unranked)]
+
+
+def _choice(ranked: Sequence[tuple[KeptRun, str, Figure]], unranked: Sequence[tuple[KeptRun, str, Figure]]) -> str:
+    """Which run x method the validation scores choose, whether a second run could choose another, and which
+    runs could not take part."""
+    if not ranked:
+        return ("No run can be ranked: none has validation Macro-F1 on every task (they were kept before the summary "
+                "recorded validation scores), and the test set is not for choosing. Rerun them with the current "
+                "pipeline and keep them again to choose.")
+    (run, method, best), *rest = ranked
+    text = f"Chosen by validation Macro-F1: **{run.name}**, {_title(method)} ({best.shown()})."
+    if rest:
+        second_run, second_method, second = rest[0]
+        runner_up = f"the runner-up, {second_run.name}, {_title(second_method)} ({second.shown()})"
+        margin = 100 * (best.value - second.value)
+        # Both are scored on the same validation items, so a paired interval would be narrower: judging them as
+        # independent estimates errs towards "within noise", the safe side for a choice.
+        noise = combined_noise(half_width(best.interval), half_width(second.interval))
+        if noise is None:
+            text += f" Whether it beats {runner_up} by more than noise cannot be told: neither has an interval."
+        elif margin > 100 * noise:
+            text += f" It leads {runner_up} by {margin:.1f} points, beyond noise (±{100 * noise:.1f})."
+        else:
+            text += (f" It leads {runner_up} by only {margin:.1f} points, within noise (±{100 * noise:.1f}): "
+                     "a second run may well choose differently.")
+    if unranked:
+        names = ", ".join(dict.fromkeys(run.name for run, _, _ in unranked))
+        text += f" Cannot be ranked (no validation Macro-F1 on every task): {names}."
+    return text
+
+
 def task_table(runs: Sequence[KeptRun], task: str) -> list[str]:
-    """One row for real data, then one per run x method; F1 in brackets: the change from the baseline run."""
+    """One row for real data, then one per run x method: validation Macro-F1 with its change from the baseline
+    run, test Macro-F1, what the filters removed, the diversity figures."""
     base, classifiers = runs[0], _classifiers(runs)
     head = ("| Run | Method | Kept | Removed (" + " / ".join(r.replace("_", " ") for r in REMOVED) + ") | "
-            + " | ".join(f"{CLASSIFIER_TITLES.get(c, c)} F1" for c in classifiers) + " | " + " | ".join(DIVERSITY.values()) + " |")
-    lines = [head, "|---|---|---:|---|" + "---:|" * (len(classifiers) + len(DIVERSITY))]
+            + " | ".join(f"{CLASSIFIER_TITLES.get(c, c)}: validation F1 | test F1" for c in classifiers)
+            + " | " + " | ".join(DIVERSITY.values()) + " |")
+    lines = [head, "|---|---|---:|---|" + "---:|" * (2 * len(classifiers) + len(DIVERSITY))]
     real_diversity = base.summary["tasks"][task]["diversity"]["real"]
     lines.append(
-        f"| (all) | Real | {real_diversity['n']} | | " + " | ".join(_f1_shown(base, task, "real", c) for c in classifiers)
+        f"| (all) | Real | {real_diversity['n']} | | "
+        + " | ".join(f"{_figure(base, task, 'validation', 'real', c).shown()} | {_figure(base, task, 'scores', 'real', c).shown()}"
+                     for c in classifiers)
         + " | " + " | ".join(fraction(real_diversity[k]) for k in DIVERSITY) + " |"
     )
     for run in runs:
         for method in run.methods:
             f = run.filtering.get(f"{task}/{method}", {})
             removed = " / ".join(str(f.get("removed", {}).get(r, 0)) for r in REMOVED)
-            scores = [_f1_shown(run, task, method, c) + (_delta(_f1(run, task, method, c), _f1(base, task, method, c)) if run is not base else "")
-                      for c in classifiers]
-            diversity = run.summary["tasks"][task]["diversity"].get(method, {})
-            figures = [fraction(diversity.get(k)) for k in DIVERSITY]
-            lines.append(f"| {run.name} | {SOURCE_TITLES.get(method, method)} | {f.get('kept', '–')} | {removed} | "
-                         + " | ".join(scores) + " | " + " | ".join(figures) + " |")
-    return lines
-
-
-def mean_table(runs: Sequence[KeptRun], tasks: Sequence[str]) -> list[str]:
-    """Mean Macro-F1 over the tasks per run x method, with the change from the same method in the
-    baseline run and from the paper's zero-shot in the baseline run."""
-    base, classifiers = runs[0], _classifiers(runs)
-
-    def mean(run: KeptRun, source: str, classifier: str) -> float | None:
-        values = [_f1(run, t, source, classifier) for t in tasks]
-        return None if any(v is None for v in values) else float(np.mean(values))
-
-    head = "| Run | Method | " + " | ".join(
-        f"{CLASSIFIER_TITLES.get(c, c)}: mean F1 | vs baseline | vs baseline zero-shot" for c in classifiers) + " |"
-    lines = [head, "|---|---|" + "---:|---:|---:|" * len(classifiers)]
-    lines.append("| (all) | Real | " + " | ".join(f"{percent(mean(base, 'real', c))} | | " for c in classifiers) + " |")
-    for run in runs:
-        for method in run.methods:
             cells = []
             for c in classifiers:
-                value = mean(run, method, c)
-                cells += [percent(value), _points(value, mean(base, method, c)) if run is not base else "",
-                          _points(value, mean(base, "zero_shot", c))]
-            lines.append(f"| {run.name} | {SOURCE_TITLES.get(method, method)} | " + " | ".join(cells) + " |")
+                validation = _figure(run, task, "validation", method, c)
+                versus = _versus(validation, _figure(base, task, "validation", method, c)) if run is not base else ""
+                cells += [validation.shown() + (f" ({versus})" if versus else ""), _figure(run, task, "scores", method, c).shown()]
+            diversity = run.summary["tasks"][task]["diversity"].get(method, {})
+            figures = [fraction(diversity.get(k)) for k in DIVERSITY]
+            lines.append(f"| {run.name} | {_title(method)} | {f.get('kept', '–')} | {removed} | "
+                         + " | ".join(cells) + " | " + " | ".join(figures) + " |")
     return lines
+
+
+def _without_intervals(runs: Sequence[KeptRun]) -> list[str]:
+    """The runs whose summary holds no interval (kept before the summary recorded them)."""
+    return [run.name for run in runs
+            if not any(key.endswith("_low") for t in run.summary["tasks"].values()
+                       for by_clf in t.get("scores", {}).values() for record in by_clf.values() for key in record)]
 
 
 def compare(runs: Sequence[KeptRun]) -> str:
@@ -184,12 +263,18 @@ def compare(runs: Sequence[KeptRun]) -> str:
     tasks = [t for t in runs[0].params["tasks"] if all(t in r.summary["tasks"] for r in runs)]
     if not tasks:
         raise SynthclfError("the runs share no task: nothing to compare")
+    old = _without_intervals(runs)
     lines = [
         "# Kept runs compared",
         "",
-        f"Baseline: **{runs[0].name}**. Macro-F1 on each task's real test set, in percent (± its standard "
-        "deviation over seeds where a run trained several); in brackets, the change in points from the same "
-        "method in the baseline run.",
+        f"Baseline: **{runs[0].name}**. Runs and methods are ranked, and the best chosen, by **validation Macro-F1**: "
+        "on the validation split held out of each task's real training data. The real test set's Macro-F1 is shown "
+        "for information only; choosing by it would fit the choice to the test set. Macro-F1 in percent, its 95% "
+        "interval in brackets (a mean over tasks takes the tasks' intervals as independent); in parentheses, the "
+        "change in points from the same method in the baseline run, a change only beyond √(h₁² + h₂²) of the two "
+        "intervals' half-widths, *within noise* otherwise (as in synthclf pr-comment).",
+        *(["", f"Kept before the summary recorded intervals, so their figures have none (± there is the standard "
+               f"deviation over training seeds, where several were trained): {', '.join(old)}."] if old else []),
         "",
         "## Settings",
         "",
@@ -197,13 +282,13 @@ def compare(runs: Sequence[KeptRun]) -> str:
         "",
         *settings_table(runs),
         "",
-        "## Mean over tasks",
+        "## Ranking by validation Macro-F1, mean over tasks",
         "",
         f"Tasks: {', '.join(tasks)}.",
-        "",
-        *mean_table(runs, tasks),
-        "",
     ]
+    for classifier in _classifiers(runs):
+        lines += ["", f"### {CLASSIFIER_TITLES.get(classifier, classifier)}", "", *ranking(runs, tasks, classifier)]
+    lines.append("")
     for task in tasks:
         lines += [f"## {task}", "", *task_table(runs, task), ""]
     return "\n".join(lines)

@@ -1,9 +1,11 @@
 """Rank correlations for a handful of tasks: Spearman and Kendall with exact permutation p-values
-and a bootstrap interval, because with four to ten points the usual approximations mislead."""
+and a bootstrap interval, because with four to ten points the usual approximations mislead, and the
+smallest p-value the design can reach at all, because with four tasks no ranking is significant."""
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,6 +21,8 @@ def _finite_or_none(x: float) -> float | None:
 EXACT_UP_TO = 7
 SAMPLED_PAIRINGS = 4999
 BOOTSTRAP_RESAMPLES = 2000
+# The conventional level below which a trend counts as shown; only used to say whether it could be.
+SIGNIFICANCE = 0.05
 
 
 def _rho(x: Sequence[float], y: Sequence[float]) -> float:
@@ -57,20 +61,38 @@ def bootstrap_interval(levels: Sequence[float], gaps: Sequence[float], level: fl
     return [float(low), float(high)]
 
 
+def min_p_value(levels: Sequence[float]) -> float:
+    """The smallest two-sided p an exact permutation test of a rank correlation can give for these
+    levels, whatever the gaps. Only pairings that order the gaps exactly along the levels, or exactly
+    against them, reach the largest |rho| (and |tau|); inside a group of k tied levels every one of
+    the k! orders of its gaps does. So p >= 2 * prod(k!) / n!, reached with distinct gaps (tied gaps
+    only raise it): 2/24 = 0.083 for four distinct levels. (Beyond EXACT_UP_TO tasks the p-value is
+    sampled, which adds a floor of about 2 / SAMPLED_PAIRINGS.)"""
+    tied_orders = math.prod(math.factorial(k) for k in Counter(levels).values())
+    return min(1.0, 2 * tied_orders / math.factorial(len(levels)))
+
+
 def correlation(levels: Sequence[float], gaps: Sequence[float]) -> dict[str, Any]:
     """Spearman's rho and Kendall's tau of subjectivity level against the real-minus-synthetic gap,
     each with a two-sided permutation p-value (with a handful of tasks scipy's t-approximation is far
-    off: it gives p = 0 for a perfect ranking of 4 tasks, where the exact p is 2/24), and a 95%
-    bootstrap interval for rho."""
+    off: it gives p = 0 for a perfect ranking of 4 tasks, where the exact p is 2/24), a 95%
+    bootstrap interval for rho, and ``min_p_value`` / ``testable``: whether any ranking of this many
+    tasks could be significant, so that a report does not read a direction into one that cannot."""
     n = len(levels)
+    floor = min_p_value(levels)
+    design = {"n_tasks": n, "min_p_value": floor, "testable": floor < SIGNIFICANCE}
     if n < 3 or len(set(levels)) < 2 or len(set(gaps)) < 2:
-        return {"spearman_rho": None, "p_value": None, "kendall_tau": None, "kendall_p": None, "rho_ci95": None, "n_tasks": n}
+        return {"spearman_rho": None, "p_value": None, "kendall_tau": None, "kendall_p": None,
+                "spearman_rho_low": None, "spearman_rho_high": None, **design}
     rho, tau = _permutation(levels, gaps, _rho), _permutation(levels, gaps, _tau)
+    # Scalars beside rho, not a list: dvc metrics diff drops lists, and the PR comment reads them.
+    low, high = bootstrap_interval(levels, gaps) or (None, None)
     return {
         "spearman_rho": _finite_or_none(rho.statistic),
         "p_value": _finite_or_none(rho.pvalue),
         "kendall_tau": _finite_or_none(tau.statistic),
         "kendall_p": _finite_or_none(tau.pvalue),
-        "rho_ci95": bootstrap_interval(levels, gaps),
-        "n_tasks": n,
+        "spearman_rho_low": low,
+        "spearman_rho_high": high,
+        **design,
     }

@@ -4,11 +4,15 @@ same over the agreement of sampled LLM labels, where the agreement_proxy stage m
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
+
+from synthclf.errors import SynthclfError
+from synthclf.intervals import ItemResampler, chance_macro_f1, relative_gap
+from synthclf.params import IntervalParams
 
 AGREEMENT_GRID = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
@@ -38,27 +42,16 @@ def score(
     return result
 
 
-def combine_seeds(by_seed: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
-    """The scores of one classifier trained with several seeds: every figure of ``score`` as the mean
-    over seeds, the standard deviation (ddof 1; 0 for one seed) of Macro-F1 and accuracy, and each
-    seed's Macro-F1 and accuracy."""
-    runs = list(by_seed.values())
+def mean_scores(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Per-class F1 and the agreement curves of several models (replicates x seeds) of one source,
+    each figure as the mean over the models."""
 
     def mean(values: Sequence[float | None]) -> float | None:
         known = [v for v in values if v is not None]
         return float(np.mean(known)) if known else None
 
-    def spread(key: str) -> float:
-        return float(np.std([r[key] for r in runs], ddof=1)) if len(runs) > 1 else 0.0
-
     combined: dict[str, Any] = {
-        "n_test": runs[0]["n_test"],
-        "macro_f1": mean([r["macro_f1"] for r in runs]),
-        "accuracy": mean([r["accuracy"] for r in runs]),
-        "macro_f1_std": spread("macro_f1"),
-        "accuracy_std": spread("accuracy"),
         "per_class_f1": {label: mean([r["per_class_f1"][label] for r in runs]) for label in runs[0]["per_class_f1"]},
-        "seeds": {str(seed): {k: r[k] for k in ("macro_f1", "accuracy")} for seed, r in by_seed.items()},
     }
     for key in AGREEMENT_CURVES:
         if key in runs[0]:
@@ -67,6 +60,75 @@ def combine_seeds(by_seed: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
                 for gamma, point in runs[0][key].items()
             }
     return combined
+
+
+def grouped_predictions(rows: Iterable[Mapping[str, Any]], split: str, classifier: str) -> list[list[list[str]]]:
+    """The predictions of one source's models on ``split``, grouped by replicate (seeds inside), in
+    replicate and seed order: the shape :meth:`synthclf.intervals.ItemResampler.score` takes."""
+    by_replicate: dict[int, dict[int, list[str]]] = {}
+    for row in rows:
+        if row["split"] == split and row["classifier"] == classifier:
+            by_replicate.setdefault(row["replicate"], {})[row["seed"]] = row["predicted"]
+    return [[seeds[s] for s in sorted(seeds)] for _, seeds in sorted(by_replicate.items())]
+
+
+def evaluate_sources(
+    splits: Mapping[str, Sequence[Mapping[str, Any]]],
+    predictions: Mapping[str, Sequence[Mapping[str, Any]]],
+    methods: Sequence[str],
+    classifiers: Sequence[str],
+    labels: Sequence[str],
+    intervals: IntervalParams,
+    seed: int,
+) -> dict[str, Any]:
+    """Every source's models on every split of the real data, with intervals, and the paired
+    differences the analysis reads: real - method, and later - earlier method of ``methods``.
+
+    ``splits`` maps a split name (validation, test) to its records; ``predictions`` maps a source
+    (real and each method) to the train stage's prediction rows. The test split also gets per-class
+    F1, accuracy by annotator and proxy agreement, and each model's own scores.
+    """
+    sources = ["real", *methods]
+    pairs = [("real", m) for m in methods] + [(b, a) for i, a in enumerate(methods) for b in methods[i + 1:]]
+    out: dict[str, Any] = {"n": {split: len(records) for split, records in splits.items()}}
+    for split, records in splits.items():
+        gold = [r["label"] for r in records]
+        chance = chance_macro_f1(gold, labels)
+        resampler = ItemResampler(gold, labels, intervals.resamples, seed)
+        scores: dict[str, Any] = {}
+        differences: dict[str, Any] = {}
+        for clf in classifiers:
+            resampled = {}
+            for source in sources:
+                groups = grouped_predictions(predictions[source], split, clf)
+                if not groups:
+                    raise SynthclfError(f"no {clf} predictions of source '{source}' on the {split} split (run the train stage)")
+                if any(len(p) != len(gold) for seeds in groups for p in seeds):
+                    raise SynthclfError(f"{clf} predictions of source '{source}' do not cover the {len(gold)} items of the "
+                                        f"{split} split: they are from other data (run the train stage)")
+                resampled[source] = resampler.score(groups)
+                entry = {**resampled[source].summary(intervals.level), "models": sum(map(len, groups)), "replicates": len(groups)}
+                if split == "test":
+                    agreement = [r.get("agreement") for r in records]
+                    proxy = [r.get("proxy_agreement") for r in records]
+                    runs = {f"r{row['replicate']}-s{row['seed']}": score(gold, row["predicted"], labels, agreement, proxy)
+                            for row in sorted(predictions[source], key=lambda r: (r["replicate"], r["seed"]))
+                            if row["split"] == split and row["classifier"] == clf}
+                    entry.update(mean_scores(list(runs.values())))
+                    entry["by_model"] = {name: {k: run[k] for k in ("macro_f1", "accuracy")} for name, run in runs.items()}
+                scores.setdefault(source, {})[clf] = entry
+            for a, b in pairs:
+                diff = (resampled[a] - resampled[b]).summary(intervals.level)
+                if a == "real":
+                    relative = relative_gap(resampled[a], resampled[b], chance).summary(intervals.level)
+                    # A share of a room that may not exist means nothing: only where real data is
+                    # detectably above chance.
+                    if not scores["real"][clf]["macro_f1_low"] > chance:
+                        relative = dict.fromkeys(relative)
+                    diff.update({f"macro_f1_relative{k[len('macro_f1'):]}": v for k, v in relative.items()})
+                differences.setdefault(f"{a} - {b}", {})[clf] = diff
+        out[split] = {"chance_macro_f1": chance, "scores": scores, "differences": differences}
+    return out
 
 
 def accuracy_by_agreement(

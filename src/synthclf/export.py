@@ -35,14 +35,15 @@ from synthclf.io import read_examples, read_json, read_yaml
 from synthclf.params import METHODS, check_method
 from synthclf.prompts import DIVERSITY_PROMPT, EXAMPLE_WORDS, FEW_SHOT_INSTRUCTION
 from synthclf.tasks import HFSource, LocalSource, PyPISource, Task, load_task
+from synthclf.titles import bounds
 
 HELP = "write each filtered synthetic set as a Hugging Face dataset (parquet + dataset card); --push-to-hub publishes it"
 DESCRIPTION = (
     "Write each filtered synthetic set (data/filtered/<task>/<method>.jsonl) as a Hugging Face dataset: one "
     "folder per task x method with a parquet file (labels as a ClassLabel with the task's label names) and a "
     "dataset card stating the generator and its file hash, the prompts, the filters and what they removed, "
-    "the sizes per label, the cost, the real-versus-synthetic result, the source data's licence and the "
-    "intended use and limitations. The output folder is written whole or not at all, and replaces an "
+    "the sizes per label, the cost, the real-versus-synthetic result with its 95% intervals, the source data's "
+    "licence and the intended use and limitations. The output folder is written whole or not at all, and replaces an "
     "earlier export there. --push-to-hub REPO then uploads it as the dataset repository REPO (one config "
     "per set); the local export stays if the push fails. Run it in the project's root."
 )
@@ -61,7 +62,7 @@ LOCK = Path("dvc.lock")
 PARQUET = "data/train-00000-of-00001.parquet"
 MARKER_TAG = "synthclf"  # every card synthclf writes carries it; an output folder whose card lacks it is not replaced
 COLUMNS: dict[str, type] = {"id": str, "text": str, "label": str, "method": str, "model": str,
-                            "prompt_sha256": str, "seed": int, "request_index": int}
+                            "prompt_sha256": str, "seed": int, "request_index": int, "replicate": int}
 METHOD_TITLES = {"zero_shot": "zero-shot", "few_shot": "few-shot", "attributed": "attributed", "grounded": "grounded"}
 # The hub's size buckets (https://huggingface.co/docs/hub/datasets-cards), upper bounds exclusive.
 SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
@@ -410,6 +411,25 @@ def describe_cost(synth: SynthSet) -> list[str]:
     return lines
 
 
+def _interval(record: Mapping[str, Any], key: str) -> str:
+    """``record[key]`` in percent with its 95% interval in brackets, as "71.2 [65.0, 77.1]"; without one, bare."""
+    interval = bounds(record, key)
+    return _pct(record.get(key)) + ("" if interval is None else f" [{_pct(interval[0])}, {_pct(interval[1])}]")
+
+
+def _gap_verdict(clf: str, gap: Mapping[str, Any]) -> str | None:
+    """What the Macro-F1 gap's interval says about ``clf``; None when the summary gives it no interval."""
+    interval = bounds(gap, "macro_f1")
+    if interval is None:
+        return None
+    low, high = interval
+    shown = f"{_pct(gap.get('macro_f1'))} points, 95% interval [{_pct(low)}, {_pct(high)}]"
+    if low <= 0 <= high:
+        return f"- {clf}: **no detectable difference at this size** (Macro-F1 gap {shown}, which includes 0)."
+    better = "real data" if low > 0 else "this set"
+    return f"- {clf}: **{better} is better** (Macro-F1 gap {shown})."
+
+
 def describe_result(synth: SynthSet) -> list[str]:
     summary = synth.summary
     scores = (summary or {}).get("scores") or {}
@@ -419,38 +439,59 @@ def describe_result(synth: SynthSet) -> list[str]:
     gaps = ((summary or {}).get("gap") or {}).get(synth.method) or {}
     worth = ((summary or {}).get("worth_real_examples") or {}).get(synth.method) or {}
     lines = [
-        f"The same classifier trained once on the real training data and once on this set, both scored on the "
-        f"task's real *test* split (`{SUMMARY}`; Macro-F1 and accuracy in %, gap = real minus synthetic in points):", "",
+        f"The same classifier trained on the real training data and on this method's synthetic data, both scored on "
+        f"the task's real *test* split (`{SUMMARY}`; Macro-F1 and accuracy in %, gap = real minus synthetic in points):", "",
         "| Classifier | Real: Macro-F1 | Real: accuracy | This set: Macro-F1 | This set: accuracy | Gap: Macro-F1 "
-        "| Gap: accuracy | Gap relative to real | Worth in real examples |",
+        "| Gap: accuracy | Relative gap (%) | Worth in real examples |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    spread = False
+    spread = bare = False
+    verdicts, unknown = [], []
     for clf, synthetic in scores[synth.method].items():
         real = scores["real"].get(clf) or {}
         gap = gaps.get(clf) or {}
 
-        def cell(score: Mapping[str, Any], key: str) -> str:
-            nonlocal spread
-            std = score.get(f"{key}_std")
-            if isinstance(std, (int, float)) and score.get("n_seeds"):
+        def cell(figures: Mapping[str, Any], key: str) -> str:
+            nonlocal spread, bare
+            if bounds(figures, key) is not None or figures.get(key) is None:
+                return _interval(figures, key)
+            bare = True
+            std = figures.get(f"{key}_std")
+            # Summaries from before intervals carry the spread over training seeds instead, where there were several.
+            if isinstance(std, (int, float)) and figures.get("n_seeds"):
                 spread = True
-                return f"{_pct(score.get(key))} ± {_pct(std)}"
-            return _pct(score.get(key))
+                return f"{_pct(figures.get(key))} ± {_pct(std)}"
+            return _pct(figures.get(key))
 
         w = worth.get(clf) or {}
         worth_cell = f"{w.get('relation')} {w.get('real_examples')}" if w.get("relation") else "–"
-        relative = gap.get("macro_f1_relative")
         lines.append(f"| {clf} | {cell(real, 'macro_f1')} | {cell(real, 'accuracy')} | {cell(synthetic, 'macro_f1')} | "
-                     f"{cell(synthetic, 'accuracy')} | {_pct(gap.get('macro_f1'))} | {_pct(gap.get('accuracy'))} | "
-                     f"{_pct(relative) + ' %' if relative is not None else '–'} | {worth_cell} |")
+                     f"{cell(synthetic, 'accuracy')} | {cell(gap, 'macro_f1')} | {cell(gap, 'accuracy')} | "
+                     f"{_interval(gap, 'macro_f1_relative')} | {worth_cell} |")
+        verdict = _gap_verdict(clf, gap)
+        if verdict is not None:
+            verdicts.append(verdict)
+        elif gap.get("macro_f1") is not None:
+            unknown.append(clf)
     lines.append("")
-    if spread:
-        lines.append("± is the standard deviation over the encoder's training seeds only. Every figure still comes "
-                     "from one generation sample of this set, so none carries an interval over new samples yet: a new "
-                     "sample of the same size can move it by several points.")
-    else:
-        lines.append(INTERVAL_NOTE)
+    if verdicts:
+        lines += [f"Each figure is the mean over the classifier's training runs (its training seeds, and for this set "
+                  f"the {METHOD_TITLES.get(synth.method, synth.method)} replicates the pipeline generated); in brackets, "
+                  "its 95% interval from a bootstrap over the test items and the replicates. The gap's interval is "
+                  "paired on the same test items. Relative gap: the Macro-F1 gap as a share of what real data achieves "
+                  "above chance. So:", "",
+                  *verdicts, ""]
+    if bare:
+        # Summaries from before intervals: say what is missing rather than let a bare number pass for a verdict.
+        if spread:
+            lines.append("± is the standard deviation over the encoder's training seeds only. Every figure without "
+                         "brackets still comes from one generation sample of this set, so it carries no interval over "
+                         "new samples: a new sample of the same size can move it by several points.")
+        else:
+            lines.append(INTERVAL_NOTE)
+    if unknown:
+        lines.append(f"Whether the gap is more than noise is unknown for {', '.join(unknown)}: `{SUMMARY}` gives it no "
+                     "interval. Relative gap: the Macro-F1 gap as a share of the real score.")
     lines.append("\"Worth in real examples\": where the learning curve of the same classifier on growing real subsets "
                  "reaches this set's Macro-F1.")
     return lines
@@ -525,7 +566,8 @@ def set_card(synth: SynthSet, dataset: "datasets.Dataset", license_id: str, comm
         "## Data", "",
         "One split, `train`. Columns: `id`, `text`, `label` (ClassLabel: " + label_ids + "), `method`, `model` (the "
         "generator), `prompt_sha256` (sha256 of the messages that produced the text), `seed` (the request's seed), "
-        "`request_index` (the request's place in its chat).", "",
+        "`request_index` (the request's place in its chat), `replicate` (which of the independent generation samples "
+        "the text belongs to: train on one replicate to reproduce one of synthclf's runs, or on all of them).", "",
         "```python",
         "from datasets import load_dataset",
         f"ds = load_dataset(\"parquet\", data_files=\"{PARQUET}\")[\"train\"]",

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from datasketch import MinHash, MinHashLSH
 
 from synthclf.answers import refusal_or_meta
+from synthclf.errors import SynthclfError
 from synthclf.params import FilterParams, MinHashParams
 
 _OPENER = r"(?:sure|certainly|of course|okay|ok|absolutely|here(?:'s| is| are)|below is)\b"
@@ -149,11 +150,14 @@ def filter_synthetic(
     params: FilterParams,
     test_texts: Iterable[str] = (),
     check_labels: LabelChecker | None = None,
+    labels: Sequence[str] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Normalise every text and drop the unusable ones; return the kept records and counts per reason.
 
     ``test_texts`` are the real test set's texts: a synthetic text that (nearly) copies one is dropped.
     ``check_labels`` (see :func:`synthclf.label_check.check_labels`) runs last, on what survived.
+    ``labels`` are the task's labels, so that the balance counts a label nothing was written for;
+    without them, the labels found in ``records``.
     """
     records = list(records)
     candidates, removed = _drop_unusable(records, params)
@@ -178,8 +182,60 @@ def filter_synthetic(
         "input": len(records),
         "kept": len(kept),
         "removed": {reason: removed[reason] for reason in REASONS},
-        **class_balance((r["label"] for r in records), kept, params.balance_floor),
+        **class_balance(labels if labels is not None else [r["label"] for r in records], kept, params.balance_floor),
     }
     if label_report is not None:
         counts["label_check"] = label_report
     return kept, counts
+
+
+def filter_replicates(
+    records: Iterable[dict[str, Any]],
+    params: FilterParams,
+    labels: Sequence[str],
+    test_texts: Iterable[str] = (),
+    check_labels: LabelChecker | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """:func:`filter_synthetic` on each generation replicate apart (a text is a duplicate only of
+    its own sample), then the counts summed, with each replicate's beside them.
+
+    Raises when a label of the task kept no example in some replicate, unless
+    ``params.allow_missing_labels``: a classifier trained without a label can never predict it, and
+    the failure of 1 of 5 labels stays under any failure rate meant for flaky backends.
+    """
+    test_texts = list(test_texts)
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for record in records:
+        groups.setdefault(record.get("replicate", 0), []).append(record)
+    kept: list[dict[str, Any]] = []
+    per_replicate: dict[str, dict[str, Any]] = {}
+    for replicate, group in sorted(groups.items()):
+        kept_here, counts = filter_synthetic(group, params, test_texts, check_labels, labels)
+        missing = [label for label, n in counts["kept_per_label"].items() if n == 0]
+        if missing and not params.allow_missing_labels:
+            raise SynthclfError(
+                f"replicate {replicate}: no example of label(s) {', '.join(missing)} survived generation and "
+                f"filtering (removed: {counts['removed']}); set filter.allow_missing_labels to train without them"
+            )
+        kept += kept_here
+        per_replicate[str(replicate)] = counts
+    runs = list(per_replicate.values())
+    total = {
+        "input": sum(c["input"] for c in runs),
+        "kept": len(kept),
+        "removed": {reason: sum(c["removed"][reason] for c in runs) for reason in REASONS},
+        **class_balance(labels, kept, params.balance_floor),
+        # The weakest replicate's balance: a summed count can hide a label one sample lost.
+        "labels_below_floor": sorted({label for c in runs for label in c["labels_below_floor"]}),
+        "replicates": per_replicate,
+    }
+    checked = [c["label_check"] for c in runs if "label_check" in c]
+    if checked:
+        total["label_check"] = _summed(checked)
+    return kept, total
+
+
+def _summed(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The label checks' counts over the replicates (None where a check could not run in any)."""
+    keys = [k for k, v in reports[0].items() if v is None or isinstance(v, int)]
+    return {k: None if all(r.get(k) is None for r in reports) else sum(r.get(k) or 0 for r in reports) for k in keys}

@@ -156,6 +156,11 @@ async def _run_chat(
     return records, failures
 
 
+def replicate_seed(seed: int, replicate: int) -> int:
+    """The generation seed of one replicate: independent samples of the same task and method."""
+    return random.Random(f"{seed}:replicate:{replicate}").randrange(2**31)
+
+
 def generate_synthetic(
     task: Task,
     method: str,
@@ -166,32 +171,42 @@ def generate_synthetic(
     attributes: Mapping[str, Any] | None = None,
     prompts: MethodPrompts | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Write ``params.per_label`` examples of every label of ``task`` with ``method``.
+    """Write ``params.per_label`` examples of every label of ``task`` with ``method``, in each of
+    ``params.replicates`` independent samples (records carry their ``replicate``).
 
     ``real_train`` (train records) feeds ``few_shot`` (examples of the label) and ``grounded`` (texts
     of any label); ``attributes`` (from :func:`synthclf.attributes.propose_attributes`) feeds
-    ``attributed``. Returns the records and a summary (counts per label, failures). Raises if the
-    share of failed requests exceeds ``params.max_failure_rate``: everything paid for is in the LLM
-    cache, so the next run resumes for free.
+    ``attributed``. Returns the records and a summary (counts per replicate and label, failures).
+    Raises if the share of failed requests exceeds ``params.max_failure_rate``: everything paid for
+    is in the LLM cache, so the next run resumes for free.
     """
     check_method(method)
     inputs = _method_inputs(task, method, real_train, attributes, prompts)
     plans = plan_chats(list(task.labels), params.per_label, params.chats_per_label)
+    seeds = [replicate_seed(seed, r) for r in range(params.replicates)]
 
     async def run_all() -> list[tuple[list[dict[str, Any]], int]]:
-        return await asyncio.gather(*(_run_chat(task, method, plan, params, llm, seed, inputs) for plan in plans))
+        return await asyncio.gather(*(_run_chat(task, method, plan, params, llm, s, inputs) for s in seeds for plan in plans))
 
     results = asyncio.run(run_all())
-    records = [record for chat_records, _ in results for record in chat_records]
-    for i, record in enumerate(records):
-        record["id"] = f"{task.name}-{method}-{i:05d}"
+    records: list[dict[str, Any]] = []
+    per_replicate = {}
+    for r in range(params.replicates):
+        chats = results[r * len(plans):(r + 1) * len(plans)]
+        replicate = [{**record, "replicate": r} for chat_records, _ in chats for record in chat_records]
+        for i, record in enumerate(replicate):
+            record["id"] = f"{task.name}-{method}-r{r}-{i:05d}"
+        per_replicate[str(r)] = len(replicate)
+        records += replicate
     failures = sum(f for _, f in results)
     attempts = len(records) + failures
-    wanted = params.per_label * len(task.labels)
+    wanted = params.per_label * len(task.labels) * params.replicates
     summary = {
         "n": len(records),
         "wanted": wanted,
         "lost": wanted - len(records),
+        "replicates": params.replicates,
+        "per_replicate": per_replicate,
         "failed_requests": failures,
         "failure_rate": failures / attempts if attempts else 0.0,
         "per_label": dict(sorted(Counter(r["label"] for r in records).items())),

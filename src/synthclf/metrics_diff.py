@@ -1,9 +1,14 @@
 """Pull-request comments: how the real-vs-synthetic results moved between two revisions.
 
 ``dvc metrics diff --json`` lists every number of ``metrics/summary.json`` (see
-``report.build_summary``) under a flattened key such as ``tasks.imdb.scores.few_shot.encoder.macro_f1``.
+``synthclf.summary.build_summary``) under a flattened key such as ``tasks.imdb.scores.few_shot.encoder.macro_f1``.
 A reviewer needs three of its parts, laid out like the report: the score of each task x training
 source, the real-minus-synthetic gap, and the subjectivity-vs-gap correlation.
+
+Regenerating the synthetic data alone moves these numbers by a few points, so a move is called a change
+only when it exceeds the noise of the two revisions' estimates: the 95% intervals that the summary keeps
+beside each number (``macro_f1_low`` and ``macro_f1_high`` beside ``macro_f1``), combined as for two
+independent estimates. Summaries written before intervals existed still compare; their moves say so.
 
 Command line: ``synthclf pr-comment [A] [B]`` compares revision A (default HEAD) with B (default the
 workspace), as ``dvc metrics diff`` does, and prints Markdown.
@@ -13,9 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +34,23 @@ SUMMARY = "metrics/summary.json"
 SCORES = ("macro_f1", "accuracy")
 # (old, new): None where the revision has no such number (a task added or removed).
 Change = tuple[float | None, float | None]
+Interval = tuple[float, float]
+
+# What a number's move between the revisions means.
+UNCHANGED, CHANGED, WITHIN_NOISE, NO_INTERVAL, ADDED_OR_REMOVED = (
+    "unchanged", "changed", "within noise", "no interval", "added or removed")
+RULE = ("A move counts as a change only when it exceeds √(h_old² + h_new²), h being the half-width of each "
+        "revision's 95% interval (in brackets; 0 for a revision without one), as the two runs are independent "
+        "estimates: a smaller move is what regenerating the data alone can produce, and is marked *within noise*. "
+        "Moves of numbers with no interval in either revision (summaries written before intervals) are marked "
+        "*no interval*.")
 
 HELP = "print Markdown of how the real-vs-synthetic results moved between two revisions (for a PR comment)"
 DESCRIPTION = (
     "Print Markdown comparing the real-vs-synthetic results of revision A (default HEAD) with B (default the "
-    "workspace), as dvc metrics diff does: each task x training source's scores, the real-minus-synthetic "
-    "gap, and the subjectivity-vs-gap correlation."
+    "workspace), as dvc metrics diff does: each task x training source's scores and the real-minus-synthetic "
+    "gap with their 95% intervals, a move marked as a change only when it exceeds the two revisions' noise "
+    "(within noise otherwise), and the subjectivity-vs-gap correlation."
 )
 EXAMPLE = """examples:
   synthclf pr-comment main              # main against the workspace
@@ -62,7 +81,59 @@ def summary_changes(diff: Mapping[str, Any]) -> dict[tuple[str, ...], Change]:
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    """A finite number, else None (a missing value, a string, or the NaN of a bootstrap without finite draws)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
+def half_width(interval: Interval | None) -> float | None:
+    """Half the width of a 95% interval; None without one."""
+    return None if interval is None else (interval[1] - interval[0]) / 2
+
+
+def combined_noise(*half_widths: float | None) -> float | None:
+    """How far apart independent estimates of one quantity fall by chance alone: their intervals' half-widths
+    in quadrature, over those known (so one estimate's own half-width if only it has an interval); None
+    if none has an interval."""
+    known = [h for h in half_widths if h is not None]
+    return math.sqrt(sum(h * h for h in known)) if known else None
+
+
+@dataclass(frozen=True)
+class Move:
+    """One number in the old and the new revision, each with its 95% interval if the summary had one."""
+
+    old: float | None
+    new: float | None
+    old_interval: Interval | None
+    new_interval: Interval | None
+
+    @property
+    def noise(self) -> float | None:
+        return combined_noise(half_width(self.old_interval), half_width(self.new_interval))
+
+    @property
+    def change(self) -> float | None:
+        return None if self.old is None or self.new is None else self.new - self.old
+
+    @property
+    def verdict(self) -> str:
+        if self.old == self.new:
+            return UNCHANGED
+        if self.change is None:
+            return ADDED_OR_REMOVED
+        if self.noise is None:
+            return NO_INTERVAL
+        return CHANGED if abs(self.change) > self.noise else WITHIN_NOISE
+
+
+def move_at(changes: Mapping[tuple[str, ...], Change], key: tuple[str, ...]) -> Move:
+    """The number at ``key`` (which must be in ``changes``) with the intervals from the keys beside it."""
+    old, new = changes[key]
+    lows = changes.get((*key[:-1], f"{key[-1]}_low"), (None, None))
+    highs = changes.get((*key[:-1], f"{key[-1]}_high"), (None, None))
+    intervals = [(low, high) if low is not None and high is not None else None for low, high in zip(lows, highs)]
+    return Move(old, new, *intervals)
 
 
 def render_comment(changes: Mapping[tuple[str, ...], Change], old_label: str, new_label: str) -> str:
@@ -71,12 +142,18 @@ def render_comment(changes: Mapping[tuple[str, ...], Change], old_label: str, ne
     score_keys = [key for key in changes
                   if len(key) == 6 and key[0] == "tasks" and key[2] in ("scores", "gap") and key[5] in SCORES]
     classifiers = _ordered(key[4] for key in score_keys)
-    moved = sum(1 for key in score_keys if changes[key][0] != changes[key][1])
+    verdicts = Counter(move_at(changes, key).verdict for key in score_keys)
+    others = [f"{verdicts[verdict]} {what}" for verdict, what in (
+        (WITHIN_NOISE, "moved within noise"), (NO_INTERVAL, "moved with no interval to judge by"),
+        (ADDED_OR_REMOVED, "appeared or disappeared")) if verdicts[verdict]]
     lines = [
         f"## synthclf: real vs synthetic training data, `{old_label}` → `{new_label}`",
         "",
-        (f"{moved} of {len(score_keys)} scores and gaps changed. Percent on the real test set; "
+        (f"{verdicts[CHANGED]} of {len(score_keys)} scores and gaps changed beyond noise"
+         + "".join(f"; {other}" for other in others) + ". Percent on the real test set, 95% interval in brackets; "
          "the gap is real minus synthetic, in points (smaller is better for synthetic data)."),
+        "",
+        RULE,
     ]
     for clf in classifiers:
         lines += ["", f"### {CLASSIFIER_TITLES.get(clf, clf)}", "", *_scores_table(changes, tasks, clf)]
@@ -117,20 +194,31 @@ def _ordered(names: Iterable[str], first: Sequence[str] = ()) -> list[str]:
 
 
 def _cell(changes: Mapping[tuple[str, ...], Change], key: tuple[str, ...], scale: float = 100, digits: int = 1) -> str:
-    """``old → new (change)`` of the number at ``key`` (shares shown as percent and points by default);
-    one value when nothing moved; empty when neither revision has it."""
+    """The number at ``key`` (shares shown as percent and points by default) with its interval: one value
+    when nothing moved, else ``old → new (change, verdict)``; empty when neither revision has it."""
     if key not in changes:
         return ""
-    old, new = changes[key]
+    m = move_at(changes, key)
 
-    def show(x: float | None) -> str:
-        return "–" if x is None else f"{scale * x:.{digits}f}"
+    def show(x: float | None, interval: Interval | None) -> str:
+        if x is None:
+            return "–"
+        shown = f"{scale * x:.{digits}f}"
+        return shown if interval is None else f"{shown} [{scale * interval[0]:.{digits}f}, {scale * interval[1]:.{digits}f}]"
 
-    if old == new:
-        return show(new)
-    if old is None or new is None:
-        return f"{show(old)} → {show(new)}"
-    return f"{show(old)} → {show(new)} ({scale * (new - old):+.{digits}f})"
+    verdict = m.verdict
+    if verdict == UNCHANGED:
+        return show(m.new, m.new_interval)
+    moved = f"{show(m.old, m.old_interval)} → {show(m.new, m.new_interval)}"
+    if m.change is None:  # added or removed: nothing to subtract
+        return moved
+    change = f"{scale * m.change:+.{digits}f}"
+    if verdict == NO_INTERVAL:
+        return f"{moved} ({change}, no interval)"
+    threshold = f"±{scale * m.noise:.{digits}f}"
+    if verdict == CHANGED:
+        return f"{moved} (**{change}**, beyond noise {threshold})"
+    return f"{moved} ({change}, within noise {threshold})"
 
 
 def pr_comment(a_rev: str | None = None, b_rev: str | None = None, repo: Path | None = None) -> str:

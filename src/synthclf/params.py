@@ -36,6 +36,9 @@ class PrepareParams(_Section):
     max_test: int = Field(gt=0)
     # Share of the pool held out as test data when the source has no official split.
     test_fraction: float = Field(gt=0, lt=1)
+    # Held out from the real training pool for every choice (best method, filter setting).
+    validation_fraction: float = Field(gt=0, lt=1)
+    max_validation: int = Field(gt=0)
 
 
 class LocalModel(_Section):
@@ -132,6 +135,8 @@ class Sampling(_Section):
 
 class GenerateParams(_Section):
     per_label: int = Field(gt=0)
+    # Independent samples of each set, each with its own seed: scores vary with what the LLM wrote.
+    replicates: int = Field(gt=0)
     # Independent conversations per label; they run concurrently, each one a chat that goes on.
     chats_per_label: int = Field(gt=0)
     # The paper's n: after every n outputs the next request is the diversity prompt.
@@ -210,6 +215,7 @@ class FilterParams(_Section):
     contamination: ContaminationCheck
     # A label whose kept count falls below this share of the largest label's is reported as short.
     balance_floor: float = Field(ge=0, le=1)
+    allow_missing_labels: bool
     label_check: LabelCheckParams
 
     @model_validator(mode="after")
@@ -250,6 +256,8 @@ class LearningCurveParams(_Section):
     """Classifiers trained on growing real subsets, to say how many real examples a synthetic set is worth."""
 
     sizes: list[PositiveInt]
+    # Stratified subsets drawn per size: one draw's score depends on which examples it happened to get.
+    draws: PositiveInt
     classifiers: list[Literal["tfidf_lr", "encoder"]]
     # Also train on each real subset plus each method's filtered synthetic set (real + synthetic mixes).
     mixes: bool
@@ -259,6 +267,7 @@ class TrainParams(_Section):
     classifiers: list[Literal["tfidf_lr", "encoder"]] = Field(min_length=1)
     # The encoder is trained once per seed and scored as mean +- std; TF-IDF + LR is deterministic.
     seeds: list[int] = Field(min_length=1)
+    keep_models: bool
     learning_curve: LearningCurveParams
 
     @model_validator(mode="after")
@@ -275,8 +284,9 @@ class DiversityParams(_Section):
     model: str = Field(min_length=1)
     # Real texts each text is compared with for "similarity to real data" (the paper's top 5).
     top_k: int = Field(gt=0)
-    # Texts drawn at random from each set before measuring; null measures every text.
-    max_texts: int | None = Field(ge=2)
+    # Size-matched random samples measured per source (a method's draws cycle over its replicates);
+    # the figures are their mean, with the spread over draws beside it.
+    draws: int = Field(gt=0)
 
 
 class SubjectivityParams(_Section):
@@ -303,6 +313,13 @@ class AgreementProxyParams(_Section):
     max_tokens: int = Field(gt=0)
 
 
+class IntervalParams(_Section):
+    """The bootstrap behind every interval the metrics and the report state (see synthclf.intervals)."""
+
+    resamples: int = Field(ge=100)
+    level: float = Field(gt=0.5, lt=1)
+
+
 class Params(_Section):
     tasks: list[str] = Field(min_length=1)
     methods: list[Method] = Field(min_length=1)
@@ -316,6 +333,7 @@ class Params(_Section):
     diversity: DiversityParams
     subjectivity: SubjectivityParams
     agreement_proxy: AgreementProxyParams
+    intervals: IntervalParams
 
 
 def check_method(method: str) -> None:

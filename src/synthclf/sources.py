@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from synthclf.distributions import fetch_distribution
 from synthclf.errors import SynthclfError
@@ -41,20 +41,38 @@ class RawData:
     group_key: str | None = None
 
 
-def load_real(task: Task, prepare: PrepareParams, seed: int) -> tuple[list[dict], list[dict]]:
-    """The task's real ``(train, test)`` records, split, capped and given stable ids."""
-    source = task.source(None if prepare.source == "default" else prepare.source)
-    raw = _load_raw(task, source)
+class RealSplits(NamedTuple):
+    train: list[dict]
+    validation: list[dict]  # held out from the training pool: every choice is made on it, never on test
+    test: list[dict]
+
+
+def load_real(task: Task, prepare: PrepareParams, seed: int) -> RealSplits:
+    """The task's real train, validation and test records, split, capped and given stable ids."""
+    raw = load_source(task, prepare)
     if raw.test is None:
-        train, test = grouped_stratified_split(raw.train, prepare.test_fraction, seed, group_key=raw.group_key)
+        pool, test = grouped_stratified_split(raw.train, prepare.test_fraction, seed, group_key=raw.group_key)
     else:
-        train, test = raw.train, raw.test
+        pool, test = raw.train, raw.test
     if not test:
         raise SynthclfError(f"{raw.where}: no test examples for task '{task.name}'")
+    _require_train_examples(task, pool, raw.where)
+    # The validation split comes out of the training pool before the caps, with the same grouping, so
+    # no validation text (or TV episode) is also trained on.
+    train, validation = grouped_stratified_split(pool, prepare.validation_fraction, seed + 1, group_key=raw.group_key)
+    if not validation:
+        raise SynthclfError(f"{raw.where}: too few train examples of task '{task.name}' to hold out a validation split")
     train = stratified_cap(train, prepare.max_train, seed)
+    validation = stratified_cap(validation, prepare.max_validation, seed)
     test = stratified_cap(test, prepare.max_test, seed)
     _require_train_examples(task, train, raw.where)
-    return _numbered(task.name, "train", train), _numbered(task.name, "test", test)
+    return RealSplits(*(_numbered(task.name, name, rows) for name, rows in
+                        (("train", train), ("validation", validation), ("test", test))))
+
+
+def load_source(task: Task, prepare: PrepareParams) -> RawData:
+    """The rows of the task's source as read and cleaned, before any split or cap."""
+    return _load_raw(task, task.source(None if prepare.source == "default" else prepare.source))
 
 
 def clean_text(text: str) -> str:

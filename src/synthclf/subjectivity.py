@@ -3,8 +3,10 @@ more objective?" judgements, aggregated with a Bradley–Terry model and placed 
 
 Li et al. (2023, Sec. 5) asked crowd workers to compare pairs of tasks; here the LLM compares every
 ordered pair of the task catalog (both orders, so a preference for "A" cancels out). Bradley–Terry
-strengths (``choix``) rank the tasks; a straight line fitted from strength to the known levels of
-the paper's tasks maps them onto stars, so a new task gets a level comparable with the paper's.
+strengths (``choix``) rank the tasks; a falling line whose centre and spread match the known levels
+of the paper's tasks maps them onto stars, so a new task gets a level comparable with the paper's.
+The direction always comes from the judge, never from the known levels: a judge that ranks the
+tasks backwards must show up as a negative agreement, not be fitted away.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import choix
 import numpy as np
-from scipy import stats
 
 from synthclf.correlations import correlation
 from synthclf.generation import ChatModel, request_seed
@@ -89,18 +91,38 @@ def bradley_terry(names: Sequence[str], wins: Sequence[tuple[str, str]], alpha: 
 
 
 def to_levels(strengths: Mapping[str, float], known: Mapping[str, int]) -> dict[str, float]:
-    """Place strengths on the 1–5 scale (1 = most objective) with the least-squares line from
-    strength to the ``known`` levels, clipped to the scale. With fewer than two distinct known
-    levels or strengths there is no line: strengths are spread linearly over 1–5 instead."""
-    xs = [strengths[t] for t in known]
-    if len(set(known.values())) >= 2 and len(set(xs)) >= 2:
-        fit = stats.linregress(xs, [known[t] for t in known])
-        slope, intercept = fit.slope, fit.intercept
+    """Place strengths on the 1–5 scale (1 = most objective), clipped to the scale, by a line that
+    falls with strength and whose mean and spread over the ``known`` tasks match their levels (a
+    standardised major axis with its sign fixed). The known levels fix only the scale: a least-squares
+    line would flip its slope for a judge that ranks backwards and so report it as agreeing. With
+    fewer than two distinct known levels or strengths, strengths are spread linearly over 1–5."""
+    xs = np.array([strengths[t] for t in known], dtype=float)
+    ys = np.array([known[t] for t in known], dtype=float)
+    if len(known) >= 2 and np.ptp(ys) > 0 and np.ptp(xs) > 0:
+        slope = -ys.std() / xs.std()
+        intercept = ys.mean() - slope * xs.mean()
     else:
         low, high = min(strengths.values()), max(strengths.values())
         slope = -4 / (high - low) if high > low else 0.0
         intercept = 5 - slope * low if high > low else 3.0
     return {t: float(np.clip(intercept + slope * s, 1, 5)) for t, s in strengths.items()}
+
+
+def position_consistency(pairs: Sequence[tuple[str, str]], choices: Sequence[str | None]) -> float | None:
+    """How often the judge names the same task whichever is shown first: over every pair of tasks,
+    the share of (answer with one shown first, answer with the other shown first) combinations that
+    agree, taking every repeat of both orders. None if no pair was answered in both orders."""
+    answers: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for pair, choice in zip(pairs, choices):
+        if choice is not None:
+            answers[pair].append(choice)
+    same = total = 0
+    for (a, b), forward in answers.items():
+        if a < b:  # each unordered pair once
+            backward = answers.get((b, a), [])
+            same += sum(x == y for x in forward for y in backward)
+            total += len(forward) * len(backward)
+    return same / total if total else None
 
 
 def estimate(
@@ -112,21 +134,18 @@ def estimate(
     strengths = bradley_terry(names, wins)
     known = {t: tasks[t].subjectivity for t in reference}
     levels = to_levels(strengths, known)
-    ordered = [pair for pair in pairs if pair[0] < pair[1]]
-    # Position consistency: the same pair asked in both orders got the same answer.
-    by_pair = {pair: c for pair, c in zip(pairs, choices)}
-    both = [(by_pair[(a, b)], by_pair[(b, a)]) for a, b in ordered if by_pair[(a, b)] and by_pair.get((b, a))]
     return {
         "comparisons": len(pairs),
         "answered": len(wins),
-        "position_consistency": sum(x == y for x, y in both) / len(both) if both else None,
+        "position_consistency": position_consistency(pairs, choices),
         "tasks": {
             t: {"strength": strengths[t], "estimated_level": levels[t], "level": tasks[t].subjectivity,
                 "basis": tasks[t].subjectivity_basis, "wins": sum(w == t for w, _ in wins)}
             for t in names
         },
-        # Strength grows with objectivity, levels with subjectivity: a good estimate has rho near -1
-        # against strength, i.e. near +1 between estimated and known levels.
-        "vs_known_levels": correlation([known[t] for t in reference], [levels[t] for t in reference]),
+        # Ranked by negated strength (higher = judged more subjective), straight from the judge: the
+        # same order as the estimated levels, but untouched by the scale and its clipping, so a judge
+        # that ranks the tasks backwards gets rho = -1.
+        "vs_known_levels": correlation([known[t] for t in reference], [-strengths[t] for t in reference]),
         "reference_tasks": list(reference),
     }

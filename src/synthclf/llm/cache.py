@@ -24,6 +24,7 @@ from typing import Any
 from synthclf.errors import SynthclfError
 
 CACHE_FILE = "responses.sqlite3"
+SETUP_WAIT_S = 60  # as long as the busy timeout every other statement waits
 # Part of every key: a change to what a key means must miss the old entries, not misread them.
 KEY_VERSION = 1
 
@@ -91,19 +92,34 @@ class ResponseCache:
             # Autocommit (isolation_level=None): each put is its own committed transaction. A long busy
             # timeout lets writers in other processes queue instead of failing with "database is locked".
             self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # In WAL mode NORMAL survives any process crash (SIGKILL included) without corruption or
-            # loss; only a power cut may drop the last commits, which are then simply requested again.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            columns = {row[1] for row in self._db.execute("PRAGMA table_info(responses)")}
-            if "cost_usd" not in columns:  # a cache written before costs were stored keeps its answers
-                self._db.execute("ALTER TABLE responses ADD COLUMN cost_usd REAL")
+            self._set_up()
         except sqlite3.DatabaseError as exc:
             raise SynthclfError(f"{self.path}: cannot use the LLM response cache ({exc}); "
                                 "move the file away or set llm.cache_dir") from None
         except OSError as exc:
             raise SynthclfError(f"{directory}: cannot create the LLM response cache ({exc.strerror})") from None
+
+    def _set_up(self) -> None:
+        # Switching to WAL takes an exclusive lock without waiting on the busy timeout, so two
+        # processes that open a new cache at the same moment can see "database is locked": wait and
+        # try again, as the timeout would.
+        deadline = time.monotonic() + SETUP_WAIT_S
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                # In WAL mode NORMAL survives any process crash (SIGKILL included) without corruption or
+                # loss; only a power cut may drop the last commits, which are then simply requested again.
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.executescript(_SCHEMA)
+                columns = {row[1] for row in self._db.execute("PRAGMA table_info(responses)")}
+                if "cost_usd" not in columns:  # a cache written before costs were stored keeps its answers
+                    self._db.execute("ALTER TABLE responses ADD COLUMN cost_usd REAL")
+                return
+            except sqlite3.OperationalError as exc:
+                # "duplicate column": another process migrated the same old cache a moment before.
+                if not ("locked" in str(exc) or "duplicate column" in str(exc)) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def get(self, key: str) -> CachedResponse | None:
         try:

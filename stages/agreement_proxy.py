@@ -15,7 +15,7 @@ from synthclf.cli import run_stage
 from synthclf.errors import SynthclfError
 from synthclf.io import read_examples, write_json, write_jsonl
 from synthclf.llm import open_llm, run_log_path
-from synthclf.params import load_params
+from synthclf.params import judge_llm, load_params
 from synthclf.tasks import available_tasks, load_task
 
 
@@ -39,8 +39,9 @@ def main(args):
     texts = [test[i]["text"] for i in rows]
     sampling = params.generate.sampling.model_copy(update={"max_tokens": proxy.max_tokens})
     desc = f"{task.name} agreement proxy"
-    with open_llm(params.llm, sampling, progress_total=len(texts) * proxy.samples, progress_desc=desc,
-                  run_log=run_log_path("agreement_proxy", task.name)) as llm:
+    # Labelling a text is judging it, as the label check does (the same prompt): the judge answers.
+    with open_llm(judge_llm(params.llm, params.judge), sampling, progress_total=len(texts) * proxy.samples,
+                  progress_desc=desc, run_log=run_log_path("agreement_proxy", task.name)) as llm:
         answers = sample_labels(task, texts, llm, params.seed, proxy.samples)
         model = llm.model_id
     records = [

@@ -14,7 +14,7 @@ from synthclf.filters import filter_replicates
 from synthclf.io import read_examples, read_jsonl, write_json, write_jsonl
 from synthclf.label_check import check_labels, judge_labels
 from synthclf.llm import open_llm, run_log_path
-from synthclf.params import check_method, load_params
+from synthclf.params import check_method, judge_llm, load_params
 from synthclf.tasks import load_task
 
 
@@ -29,17 +29,23 @@ def main(args):
     with ExitStack() as stack:
         embed = Embedder(params.diversity.model) if checks.cleanlab else None
         judge = None
+        judge_model: str | None = None
         if checks.llm_judge:
             sampling = params.generate.sampling.model_copy(update={"max_tokens": checks.max_tokens})
-            llm = stack.enter_context(open_llm(params.llm, sampling, progress_desc=f"{args.task}/{args.method} judge",
+            llm = stack.enter_context(open_llm(judge_llm(params.llm, params.judge), sampling,
+                                               progress_desc=f"{args.task}/{args.method} judge",
                                                run_log=run_log_path("filter", f"{args.task}-{args.method}")))
             judge = partial(judge_labels, task, llm=llm, seed=params.seed)
+            judge_model = llm.model_id
         checker = partial(check_labels, task=task, params=checks, seed=params.seed, embed=embed, judge=judge)
         try:
             kept, counts = filter_replicates(records, params.filter, list(task.labels), test_texts,
                                              checker if checks.cleanlab or checks.llm_judge else None)
         except SynthclfError as exc:  # name the file whose sample lost a label
             raise SynthclfError(f"{path}: {exc}") from None
+    if judge_model is not None and "label_check" in counts:
+        # Which LLM read the labels: the generator judging its own texts is not an independent check.
+        counts["label_check"]["judge_model"] = judge_model
     write_jsonl(Path("data/filtered") / args.task / f"{args.method}.jsonl", kept)
     write_json(Path("metrics/filter") / f"{args.task}-{args.method}.json", counts)
     name = f"{args.task}/{args.method}"

@@ -5,7 +5,7 @@
 from synthclf.cli import run_stage
 from synthclf.io import write_json
 from synthclf.llm import open_llm, run_log_path
-from synthclf.params import load_params
+from synthclf.params import judge_llm, load_params
 from synthclf.subjectivity import comparisons, estimate, judge_pairs
 from synthclf.tasks import available_tasks, load_task
 
@@ -17,8 +17,9 @@ def main(args):
     reference = sorted(t for t, task in tasks.items() if task.subjectivity_basis != "analogy")
     pairs = comparisons(sorted(tasks), params.subjectivity.repeats)
     sampling = params.generate.sampling.model_copy(update={"max_tokens": params.subjectivity.max_tokens})
-    with open_llm(params.llm, sampling, progress_total=len(pairs), progress_desc="subjectivity",
-                  run_log=run_log_path("subjectivity", "subjectivity")) as llm:
+    # The judge, not the generator, compares the tasks; "model" in the metrics names it.
+    with open_llm(judge_llm(params.llm, params.judge), sampling, progress_total=len(pairs),
+                  progress_desc="subjectivity", run_log=run_log_path("subjectivity", "subjectivity")) as llm:
         choices = judge_pairs(tasks, pairs, llm, params.seed)
         result = {"model": llm.model_id, **estimate(tasks, pairs, choices, reference)}
     write_json("metrics/subjectivity.json", result)

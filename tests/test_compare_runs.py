@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from markdown_helpers import unpadded
 
 from synthclf.compare_runs import compare, load_run, settings
 
@@ -75,12 +76,12 @@ def test_settings_are_the_params_that_differ(two_runs):
     runs = [load_run(folder) for folder in two_runs]
     assert settings(runs) == {"plain": {"filter.near_duplicates.enabled": "false"},
                               "dedup": {"filter.near_duplicates.enabled": "true"}}
-    text = compare(runs)
+    text = unpadded(compare(runs))
     assert "| Run | `filter.near_duplicates.enabled` |\n|---|---|\n| plain | false |\n| dedup | true |" in text
 
 
 def test_runs_are_ranked_and_chosen_by_validation_not_test_macro_f1(validated_runs):
-    text = compare([load_run(folder) for folder in validated_runs])
+    text = unpadded(compare([load_run(folder) for folder in validated_runs]))
     assert "ranked, and the best chosen, by **validation Macro-F1**" in text
     assert "shown for information only; choosing by it would fit the choice to the test set" in text
     assert "## Ranking by validation Macro-F1, mean over tasks" in text
@@ -93,7 +94,7 @@ def test_runs_are_ranked_and_chosen_by_validation_not_test_macro_f1(validated_ru
         "| 3 | dedup | Zero-shot | 45.0 [42.2, 47.8] | **+5.0**, beyond noise ±4.0 | 60.0 [57.2, 62.8] |",
         "| 4 | plain | Zero-shot | 40.0 [37.2, 42.8] |  | 40.0 [37.2, 42.8] |",
     ]
-    assert "| | (all) | Real | 75.0 [72.2, 77.8] | | 80.0 [77.2, 82.8] |" in text
+    assert "|  | (all) | Real | 75.0 [72.2, 77.8] |  | 80.0 [77.2, 82.8] |" in text
     # The test set's best (dedup zero-shot, 60.0) is not the choice.
     assert ("Chosen by validation Macro-F1: **plain**, Few-shot (60.0 [57.2, 62.8]). It leads the runner-up, dedup, "
             "Few-shot (50.0 [47.2, 52.8]) by 10.0 points, beyond noise (±4.0).") in text
@@ -111,34 +112,39 @@ def test_a_choice_within_noise_of_the_runner_up_says_a_second_run_may_choose_dif
         summary["tasks"][task]["validation"]["few_shot"]["tfidf_lr"].update(
             macro_f1=value, macro_f1_low=value - 0.04, macro_f1_high=value + 0.04)
     summary_file.write_text(json.dumps(summary))
-    text = compare([load_run(folder) for folder in validated_runs])
+    text = unpadded(compare([load_run(folder) for folder in validated_runs]))
     assert ("Chosen by validation Macro-F1: **plain**, Few-shot (60.0 [57.2, 62.8]). It leads the runner-up, dedup, "
             "Few-shot (59.0 [56.2, 61.8]) by only 1.0 points, within noise (±4.0): a second run may well choose "
             "differently.") in text
 
 
 def test_runs_without_validation_scores_cannot_be_ranked_and_test_scores_do_not_stand_in(two_runs):
-    text = compare([load_run(folder) for folder in two_runs])
+    text = unpadded(compare([load_run(folder) for folder in two_runs]))
     assert "Chosen" not in text
     assert ("No run can be ranked: none has validation Macro-F1 on every task (they were kept before the summary "
             "recorded validation scores), and the test set is not for choosing.") in text
     # The test means are still there, for information: zero-shot (0.6 + 0.4) / 2 = 50.0, few-shot 45.0.
-    assert "| – | dedup | Zero-shot | cannot be ranked: no validation scores | | 50.0 |" in text
-    assert "| – | dedup | Few-shot | cannot be ranked: no validation scores | | 45.0 |" in text
-    assert "| | (all) | Real | – | | 80.0 |" in text
+    assert "| – | dedup | Zero-shot | cannot be ranked: no validation scores |  | 50.0 |" in text
+    assert "| – | dedup | Few-shot | cannot be ranked: no validation scores |  | 45.0 |" in text
+    assert "|  | (all) | Real | – |  | 80.0 |" in text
     assert "so their figures have none (± there is the standard deviation over training seeds" in text
     assert "plain, dedup." in text
     # Per task: kept texts, near-duplicates removed, no validation F1, the test F1 without an interval.
     assert "| dedup | Zero-shot | 8 | 2 / 0 / 0 | – | 60.0 |" in text
     assert "| plain | Zero-shot | 10 | 0 / 0 / 0 | – | 50.0 |" in text
+    # Figures keep the digits they were written with (0.800, not tabulate's reading of it as the number 0.8).
+    assert ("| Run | Method | Kept | Removed (near duplicate / contaminated / label issue) | TF-IDF + logistic regression: "
+            "validation F1 | test F1 | Remote-Clique | Chamfer | Sim. to real | distinct-2 |\n"
+            "|---|---|---:|---|---:|---:|---:|---:|---:|---:|\n"
+            "| (all) | Real | 10 |  | – | 90.0 | 0.800 | 0.300 | 0.400 | 0.600 |") in text
 
 
 def test_a_run_without_validation_scores_is_left_out_of_the_ranking_beside_ranked_ones(tmp_path):
     plain = kept_run(tmp_path, "plain", False, PLAIN_TEST, removed=0, validation=PLAIN_VALIDATION, half_width=0.04)
     old = kept_run(tmp_path, "old", True, DEDUP_TEST, removed=2)
-    text = compare([load_run(plain), load_run(old)])
+    text = unpadded(compare([load_run(plain), load_run(old)]))
     assert "| 1 | plain | Few-shot | 60.0 [57.2, 62.8] |  | 50.0 [47.2, 52.8] |" in text
-    assert "| – | old | Zero-shot | cannot be ranked: no validation scores | | 60.0 |" in text
+    assert "| – | old | Zero-shot | cannot be ranked: no validation scores |  | 60.0 |" in text
     assert ("Chosen by validation Macro-F1: **plain**, Few-shot (60.0 [57.2, 62.8]). It leads the runner-up, plain, "
             "Zero-shot (40.0 [37.2, 42.8]) by 20.0 points, beyond noise (±4.0). Cannot be ranked (no validation "
             "Macro-F1 on every task): old.") in text
@@ -151,7 +157,7 @@ def test_scores_over_several_seeds_show_their_spread(two_runs):
     summary["tasks"]["news"]["scores"]["zero_shot"]["tfidf_lr"].update(
         {"macro_f1_std": 0.05, "accuracy_std": 0.05, "n_seeds": 2})
     summary_file.write_text(json.dumps(summary))
-    text = compare([load_run(folder) for folder in two_runs])
+    text = unpadded(compare([load_run(folder) for folder in two_runs]))
     assert "| dedup | Zero-shot | 8 | 2 / 0 / 0 | – | 60.0 ± 5.0 |" in text
     # One seed: no spread shown.
     assert "| dedup | Few-shot | 8 | 2 / 0 / 0 | – | 60.0 |" in text

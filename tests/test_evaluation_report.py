@@ -11,7 +11,7 @@ from synthclf.evaluation import accuracy_by_agreement, evaluate_sources, score
 from synthclf.params import IntervalParams
 from synthclf.report import render_report
 from synthclf.summary import build_summary
-from synthclf.tables import diversity_table, scores_table
+from synthclf.tables import diversity_table, markdown, scores_table
 
 
 def test_score_matches_hand_computed_values():
@@ -154,3 +154,10 @@ def test_evaluation_refuses_predictions_of_other_data():
     rows = [{"split": s, "classifier": "enc", "replicate": 0, "seed": 0, "n_train": 1, "predicted": ["pos"]} for s in evals_splits]
     with pytest.raises(SynthclfError, match="do not cover the 3 items of the test split"):
         evaluate_sources(evals_splits, {"real": rows}, [], ["enc"], LABELS, PARAMS_INTERVALS, 0)
+
+
+def test_tables_show_every_cell_as_written_and_right_align_figures():
+    table = markdown([{"Task": "news", "ρ": "+0.50", "p": "1.00", "F1": "71.2 [65.0, 77.1]", "Worth": "≥ 400"}]).splitlines()
+    # Figures right-aligned, text left; "+0.50" and "1.00" not reprinted as numbers (0.5, 1).
+    assert table[1] == "|:-------|------:|-----:|------------------:|--------:|"
+    assert table[2] == "| news   | +0.50 | 1.00 | 71.2 [65.0, 77.1] |   ≥ 400 |"

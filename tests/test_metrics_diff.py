@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import tomllib
+from markdown_helpers import unpadded
 from repo_helpers import ROOT, commit_all, init_repo, tool_env
 from scipy.stats import spearmanr
 
@@ -90,12 +91,14 @@ def two_commits(tmp_path_factory) -> Path:
 
 def test_comment_without_intervals_shows_old_new_and_change_and_says_there_is_no_interval(two_commits):
     """Summaries written before intervals: every move is shown, none called a change."""
-    markdown = pr_comment("HEAD~1", "HEAD", repo=two_commits)
+    markdown = unpadded(pr_comment("HEAD~1", "HEAD", repo=two_commits))
     assert "`HEAD~1` → `HEAD`" in markdown
     # 3 tasks x (3 sources + 2 gaps) x 2 numbers: the few-shot score and its gap moved.
     assert "0 of 30 scores and gaps changed beyond noise; 2 moved with no interval to judge by." in markdown
     assert "A move counts as a change only when it exceeds √(h_old² + h_new²)" in markdown
     assert "### TF-IDF + logistic regression" in markdown
+    assert ("| Task | Trained on | Macro-F1 | Accuracy | Gap, Macro-F1 | Gap, accuracy |\n|---|---|---:|---:|---:|---:|"
+            in markdown)
     assert ("| bbc_news | Few-shot | 70.0 → 76.0 (+6.0, no interval) | 75.0 | 10.0 → 4.0 (-6.0, no interval) | 10.0 |"
             in markdown)
     assert "| bbc_news | Real | 80.0 | 85.0 |  |  |" in markdown
@@ -127,7 +130,7 @@ def interval_commits(tmp_path_factory) -> Path:
 
 
 def test_a_move_within_noise_is_marked_so_and_one_beyond_it_as_a_change(interval_commits):
-    markdown = pr_comment("HEAD~1", "HEAD", repo=interval_commits)
+    markdown = unpadded(pr_comment("HEAD~1", "HEAD", repo=interval_commits))
     # Scores: independent intervals of ± 5 make a noise of √(5² + 5²) = 7.1 points; gaps: √(3² + 3²) = 4.2.
     assert "2 of 30 scores and gaps changed beyond noise; 2 moved within noise." in markdown
     assert ("| bbc_news | Few-shot | 70.0 [65.0, 75.0] → 66.0 [61.0, 71.0] (-4.0, within noise ±7.1) | "
@@ -158,7 +161,7 @@ def test_a_summary_with_intervals_against_one_without_judges_by_the_one_interval
 
     before, after = flat(old), flat(new)
     diff = {"metrics/summary.json": {k: {"old": before.get(k), "new": after.get(k)} for k in {*before, *after}}}
-    markdown = render_comment(summary_changes(diff), "main", "workspace")
+    markdown = unpadded(render_comment(summary_changes(diff), "main", "workspace"))
     assert ("| bbc_news | Few-shot | 70.0 → 76.0 [71.0, 81.0] (**+6.0**, beyond noise ±5.0) | "
             "75.0 → 80.0 [75.0, 85.0] (+5.0, within noise ±5.0) | 10.0 → 4.0 [1.0, 7.0] (**-6.0**, beyond noise ±3.0) | "
             "10.0 → 5.0 [2.0, 8.0] (**-5.0**, beyond noise ±3.0) |" in markdown)
@@ -173,10 +176,11 @@ def test_cli_defaults_to_head_against_the_workspace_and_shows_a_new_task(two_com
     finally:
         subprocess.run(["git", "checkout", "--", "metrics"], cwd=two_commits, check=True)
     assert proc.returncode == 0, proc.stderr
-    assert "`HEAD` → `workspace`" in proc.stdout
-    assert "| imdb | Zero-shot | – → 80.0 | – → 81.0 | – → 10.0 | – → 9.0 |" in proc.stdout
-    assert "| bbc_news | Few-shot | 76.0 → 70.0 (-6.0, no interval) |" in proc.stdout
-    assert "0 of 40 scores and gaps changed beyond noise; 2 moved with no interval to judge by; 10 appeared" in proc.stdout
+    markdown = unpadded(proc.stdout)
+    assert "`HEAD` → `workspace`" in markdown
+    assert "| imdb | Zero-shot | – → 80.0 | – → 81.0 | – → 10.0 | – → 9.0 |" in markdown
+    assert "| bbc_news | Few-shot | 76.0 → 70.0 (-6.0, no interval) |" in markdown
+    assert "0 of 40 scores and gaps changed beyond noise; 2 moved with no interval to judge by; 10 appeared" in markdown
 
 
 def test_bad_revision_is_one_line_and_exit_2(two_commits):

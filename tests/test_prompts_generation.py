@@ -7,7 +7,7 @@ import pytest
 from params_helpers import repo_params
 
 from synthclf.errors import SynthclfError
-from synthclf.generation import generate_synthetic, plan_chats
+from synthclf.generation import STRIDE, generate_synthetic, plan_chats, resolve_chats_per_label
 from synthclf.params import GenerateParams
 from synthclf.prompts import DIVERSITY_PROMPT, Conversation, generation_prompt
 from synthclf.tasks import Task
@@ -38,9 +38,10 @@ class ScriptedModel:
     model_id = "scripted"
     last_failure = "scripted failure"
 
-    def __init__(self, fail_every: int = 0):
+    def __init__(self, fail_every: int = 0, concurrency: int = 4):
         self.requests: list[list[dict]] = []
         self.fail_every = fail_every
+        self.concurrency = concurrency
 
     def retry_unusable_next_run(self):
         return 0
@@ -113,6 +114,62 @@ def test_plan_chats_spreads_quota_exactly():
     plans = plan_chats(["a", "b"], per_label=7, chats_per_label=3)
     assert sum(p.quota for p in plans if p.label == "a") == 7
     assert len({p.chat for p in plans}) == 6
+
+
+def test_automatic_chats_give_every_concurrency_slot_a_chat():
+    auto = repo_params(GenerateParams, replicates=1, per_label=1000, chats_per_label=None)
+    assert resolve_chats_per_label(auto, labels=2, concurrency=500) == 250
+    assert len(plan_chats(["a", "b"], 1000, 250)) == 500
+    # Every replicate's chats run at the same time, so they share the slots.
+    assert resolve_chats_per_label(auto.model_copy(update={"replicates": 2}), labels=2, concurrency=500) == 125
+    assert resolve_chats_per_label(auto, labels=3, concurrency=8) == 3  # rounded up: no slot left idle
+    # Never more chats than outputs per label.
+    small = plan_chats(["a", "b"], per_label=100, chats_per_label=resolve_chats_per_label(auto, 2, 500))
+    assert len(small) == 200 and {p.quota for p in small} == {1}
+
+
+def test_generate_plans_automatic_chats_from_the_models_concurrency():
+    params = repo_params(GenerateParams, replicates=1, per_label=5, chats_per_label=None)
+    records, _ = generate_synthetic(TASK, "zero_shot", ScriptedModel(concurrency=6), params, seed=0)
+    assert len({r["request_index"] // STRIDE for r in records}) == 6  # 3 chats for each of 2 labels
+
+
+def test_explicit_chats_per_label_keeps_todays_plan():
+    default = repo_params(GenerateParams)
+    assert default.chats_per_label == 4  # the committed runs' data was written in 4 chats per label
+    assert resolve_chats_per_label(default, labels=4, concurrency=500) == 4
+    # Today's indices (and so the cached answers of earlier runs): chat * 100_000 + turn.
+    plans = plan_chats(["a", "b", "c", "d"], 8, 4)
+    assert [(p.label, p.chat, p.quota, p.first_index) for p in plans[:5]] == [
+        ("a", 0, 2, 0), ("a", 1, 2, 100_000), ("a", 2, 2, 200_000), ("a", 3, 2, 300_000), ("b", 4, 2, 400_000)]
+    # A chat of 50,000 outputs may take 100,000 turns: still no collision, still today's indices.
+    assert plan_chats(["a", "b"], 50_000, 1)[1].first_index == 100_000
+
+
+def test_request_indices_stay_unique_beyond_the_old_stride():
+    # A chat takes up to 2 x quota turns: past 50,000 outputs the chats move further apart.
+    for per_label, chats in ((50_001, 1), (100_001, 1), (1_000_000, 3)):
+        plans = plan_chats(["a", "b", "c"], per_label, chats)
+        turns = [range(p.first_index, p.first_index + 2 * p.quota) for p in plans]
+        assert all(a.stop <= b.start for a, b in zip(turns, turns[1:]))
+
+    class Instant:
+        """Answers at once and keeps nothing: 200,002 requests in a few seconds."""
+
+        model_id = "instant"
+        last_failure = None
+        concurrency = 2
+
+        async def complete(self, messages, *, seed, index, parse=None):
+            return "text"
+
+        def retry_unusable_next_run(self):
+            return 0
+
+    # One chat per label with a quota above the old stride: chat 0's turn 100,000 was chat 1's first.
+    params = repo_params(GenerateParams, replicates=1, per_label=STRIDE + 1, chats_per_label=1)
+    records, _ = generate_synthetic(TASK, "zero_shot", Instant(), params, seed=0)
+    assert len(records) == 2 * (STRIDE + 1) == len({r["request_index"] for r in records})
 
 
 def test_generate_delivers_exact_counts_and_records():

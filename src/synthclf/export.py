@@ -316,7 +316,10 @@ def describe_prompts(synth: SynthSet) -> list[str]:
         _quote(prompts.generation), "",
     ]
     if synth.method in ("zero_shot", "few_shot"):
-        lines += [f"Each label's examples were written in {generate.get('chats_per_label', '?')} ongoing chats (the model "
+        count = generate.get("chats_per_label", "?")
+        # null: the count followed llm.concurrency, which for the embedded servers is the machine's cores.
+        chats = "ongoing chats, enough to keep every concurrent request busy," if count is None else f"{count} ongoing chats"
+        lines += [f"Each label's examples were written in {chats} (the model "
                   f"saw its last {generate.get('history_turns', '?')} exchanges); after every "
                   f"{generate.get('diversity_every', '?')} outputs the request was the diversity prompt "
                   f"\"{DIVERSITY_PROMPT}\" (Li et al., EMNLP 2023)."]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -17,13 +18,18 @@ from synthclf.params import GenerateParams, check_method
 from synthclf.prompts import Conversation, prompt_sha256
 from synthclf.tasks import Task
 
-# Request indices are chat * STRIDE + turn, so every request of a run has its own stable index.
+# A chat asks at most this many requests per output it owes: a failed one is replaced, but not forever.
+TURNS_PER_OUTPUT = 2
+# Request indices are chat * stride + turn, so every request of a run has its own stable index. The
+# stride is STRIDE unless a chat may take more turns than that; then the next multiple of it that
+# holds every turn, so that runs without such long chats keep their indices (and cached answers).
 STRIDE = 100_000
 
 
 class ChatModel(Protocol):
     model_id: str
     last_failure: str | None  # why the latest complete() returned None
+    concurrency: int  # requests it serves at once (llm.concurrency, resolved)
 
     async def complete(
         self, messages: list[dict[str, str]], *, seed: int, index: int, parse: Any = None, cut_ok: bool = False
@@ -37,17 +43,27 @@ class ChatPlan:
     label: str
     chat: int  # ordinal over the whole run: stable request indices and seeds
     quota: int
+    first_index: int  # the request index of its first turn; its turns never reach the next chat's
+
+
+def resolve_chats_per_label(params: GenerateParams, labels: int, concurrency: int) -> int:
+    """``params.chats_per_label``, or where that is null the fewest chats per label that give each of
+    ``concurrency`` request slots a chat: every label's and replicate's chats run at once, each with
+    one request in flight. No more than that, since each chat is the paper's conversation that goes
+    on, and shorter ones would add no throughput. :func:`plan_chats` caps it at ``per_label``."""
+    if params.chats_per_label is not None:
+        return params.chats_per_label
+    return math.ceil(concurrency / (labels * params.replicates))
 
 
 def plan_chats(labels: Sequence[str], per_label: int, chats_per_label: int) -> list[ChatPlan]:
     """Spread ``per_label`` outputs of each label over up to ``chats_per_label`` conversations."""
-    plans = []
     chats = min(chats_per_label, per_label)
-    for li, label in enumerate(labels):
-        base, extra = divmod(per_label, chats)
-        for c in range(chats):
-            plans.append(ChatPlan(label=label, chat=li * chats + c, quota=base + (1 if c < extra else 0)))
-    return plans
+    base, extra = divmod(per_label, chats)
+    quotas = [base + (1 if c < extra else 0) for c in range(chats)]
+    stride = STRIDE * math.ceil(TURNS_PER_OUTPUT * quotas[0] / STRIDE)  # quotas[0] is the largest
+    return [ChatPlan(label=label, chat=li * chats + c, quota=quota, first_index=(li * chats + c) * stride)
+            for li, label in enumerate(labels) for c, quota in enumerate(quotas)]
 
 
 def request_seed(seed: int, index: int) -> int:
@@ -131,10 +147,9 @@ async def _run_chat(
     records: list[dict[str, Any]] = []
     failures = 0
     turn = 0
-    # A failed request is replaced by a new one, but never more than once per wanted output.
-    while len(records) < plan.quota and turn < 2 * plan.quota:
+    while len(records) < plan.quota and turn < TURNS_PER_OUTPUT * plan.quota:
         messages = conversation.next_messages()
-        index = plan.chat * STRIDE + turn
+        index = plan.first_index + turn
         turn += 1
         per_request_seed = request_seed(seed, index)
         text = await llm.complete(messages, seed=per_request_seed, index=index, parse=_example)
@@ -182,7 +197,8 @@ def generate_synthetic(
     """
     check_method(method)
     inputs = _method_inputs(task, method, real_train, attributes, prompts)
-    plans = plan_chats(list(task.labels), params.per_label, params.chats_per_label)
+    plans = plan_chats(list(task.labels), params.per_label,
+                       resolve_chats_per_label(params, len(task.labels), llm.concurrency))
     seeds = [replicate_seed(seed, r) for r in range(params.replicates)]
 
     async def run_all() -> list[tuple[list[dict[str, Any]], int]]:

@@ -27,11 +27,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from synthclf.errors import SynthclfError, dvc_error
+from synthclf.tables import markdown
 from synthclf.titles import CLASSIFIER_TITLES, SOURCE_TITLES
 
 SUMMARY = "metrics/summary.json"
 SCORES = ("macro_f1", "accuracy")
+# The comment's table per classifier: the scores, then the gaps, in the order of SCORES.
+SCORE_COLUMNS = ["Task", "Trained on", "Macro-F1", "Accuracy", "Gap, Macro-F1", "Gap, accuracy"]
 # (old, new): None where the revision has no such number (a task added or removed).
 Change = tuple[float | None, float | None]
 Interval = tuple[float, float]
@@ -156,19 +161,20 @@ def render_comment(changes: Mapping[tuple[str, ...], Change], old_label: str, ne
         RULE,
     ]
     for clf in classifiers:
-        lines += ["", f"### {CLASSIFIER_TITLES.get(clf, clf)}", "", *_scores_table(changes, tasks, clf)]
+        table = _scores_table(changes, tasks, clf)
+        lines += ["", f"### {CLASSIFIER_TITLES.get(clf, clf)}", "", markdown(table, right=SCORE_COLUMNS[2:])]
     rho_keys = sorted(key for key in changes if len(key) == 4 and key[0] == "subjectivity_vs_gap" and key[3] == "spearman_rho")
     if rho_keys:
-        lines += ["", "### Does the gap grow with subjectivity?", "",
-                  "| Method | Classifier | Spearman ρ (subjectivity vs Macro-F1 gap) |", "|---|---|---:|"]
-        for key in rho_keys:
-            lines.append(f"| {SOURCE_TITLES.get(key[1], key[1])} | {key[2]} | {_cell(changes, key, scale=1, digits=2)} |")
+        rho = "Spearman ρ (subjectivity vs Macro-F1 gap)"
+        trend = pd.DataFrame([{"Method": SOURCE_TITLES.get(key[1], key[1]), "Classifier": key[2],
+                               rho: _cell(changes, key, scale=1, digits=2)} for key in rho_keys])
+        lines += ["", "### Does the gap grow with subjectivity?", "", markdown(trend, right=[rho])]
     return "\n".join(lines) + "\n"
 
 
-def _scores_table(changes: Mapping[tuple[str, ...], Change], tasks: Sequence[str], clf: str) -> list[str]:
-    rows = ["| Task | Trained on | Macro-F1 | Accuracy | Gap, Macro-F1 | Gap, accuracy |",
-            "|---|---|---:|---:|---:|---:|"]
+def _scores_table(changes: Mapping[tuple[str, ...], Change], tasks: Sequence[str], clf: str) -> pd.DataFrame:
+    """One row per task x training source: its scores and its gap to real data, each as :func:`_cell` shows it."""
+    rows = []
     for task in tasks:
         sources = _ordered((key[3] for key in changes if len(key) == 6 and key[:3] == ("tasks", task, "scores")),
                            first=list(SOURCE_TITLES))
@@ -176,8 +182,8 @@ def _scores_table(changes: Mapping[tuple[str, ...], Change], tasks: Sequence[str
             # Real data has no gap to itself: those two cells stay empty.
             cells = [_cell(changes, ("tasks", task, part, source, clf, metric))
                      for part in ("scores", "gap") for metric in SCORES]
-            rows.append(f"| {task} | {SOURCE_TITLES.get(source, source)} | " + " | ".join(cells) + " |")
-    return rows
+            rows.append([task, SOURCE_TITLES.get(source, source), *cells])
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 
 
 def _tasks_by_subjectivity(changes: Mapping[tuple[str, ...], Change]) -> list[str]:

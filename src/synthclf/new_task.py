@@ -24,7 +24,8 @@ import yaml
 
 from synthclf.errors import SynthclfError, describe_validation_error
 from synthclf.io import atomic_write
-from synthclf.sources import _Columns, _read_table, clean_text
+from synthclf.raw_data import Columns
+from synthclf.sources import clean_text, read_records
 from synthclf.tasks import TASKS_DIR, Task
 
 HELP = "scaffold tasks/NAME.yaml from your labelled train and test CSV files"
@@ -55,7 +56,7 @@ def read_table(path: Path, text_column: str, label_column: str) -> Any:
     if not path.is_file():
         raise SynthclfError(f"{path}: file not found")
     try:
-        records = _read_table(path, _Columns(text=text_column, label=label_column, agreement=None))
+        records = read_records(path, Columns(text=text_column, label=label_column, agreement=None))
     except SynthclfError as exc:
         if "missing column" not in str(exc):
             raise

@@ -13,7 +13,16 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from synthclf.errors import SynthclfError, describe_validation_error
 from synthclf.io import read_yaml, read_yaml_model
@@ -77,6 +86,20 @@ class Prices(_Section):
     output_per_million: float = Field(ge=0)
 
 
+class BatchParams(_Section):
+    """The Batch API (OpenAI's, or a compatible server's): each round of requests (the n-th turn of
+    every chat) goes as one batch, at a lower price and with up to a day's wait per round."""
+
+    enabled: bool
+    # The longest a collected request waits for callers that have not asked yet; a round whose every
+    # caller has asked goes at once.
+    window_s: float = Field(gt=0)
+    # Seconds between status checks of a batch in progress.
+    poll_s: float = Field(gt=0)
+    # What an answer from a batch costs, as a share of llm.prices (OpenAI: half).
+    price_factor: float = Field(ge=0)
+
+
 class LLMParams(_Section):
     backend: Literal["local", "openai", "openai-compatible"]
     model: str = Field(min_length=1)
@@ -96,6 +119,7 @@ class LLMParams(_Section):
     # null: ~/.cache/synthclf/llm (or $SYNTHCLF_CACHE_DIR/llm).
     cache_dir: str | None
     prices: Prices
+    batch: BatchParams
     local: LocalModel
 
     @model_validator(mode="before")
@@ -118,6 +142,9 @@ class LLMParams(_Section):
     def _url_for_compatible(self) -> "LLMParams":
         if self.backend == "openai-compatible" and not self.base_url:
             raise ValueError("backend 'openai-compatible' needs llm.base_url (e.g. http://host:8000/v1)")
+        if self.backend == "local" and self.batch.enabled:
+            raise ValueError("llm.batch.enabled needs backend 'openai' or 'openai-compatible': the embedded "
+                             "server has no Batch API (set llm.batch.enabled: false)")
         if self.base_url:
             url = urlsplit(self.base_url)
             # Without a scheme, '127.0.0.1:8000/v1' parses as scheme '127.0.0.1' and fails only after retries.
@@ -125,6 +152,32 @@ class LLMParams(_Section):
                 raise ValueError(f"base_url '{self.base_url}' needs http:// or https:// and a host, "
                                  "e.g. http://127.0.0.1:8000/v1")
         return self
+
+
+class JudgeParams(_Section):
+    """The LLM that judges rather than writes: the label check (filter.label_check.llm_judge), the
+    subjectivity comparisons and the agreement proxy's labels. A model prefers its own outputs (arXiv
+    2409.11968), so the generator is a partial judge of its own data; a judge apart from it is fairer."""
+
+    # null: the generator (llm) judges. A mapping: the judge's settings that differ from llm's (backend,
+    # model, base_url, api_key_env, prices, ...), merged over llm key by key (see judge_llm).
+    llm: dict[str, Any] | None
+
+
+def judge_llm(llm: LLMParams, judge: JudgeParams) -> LLMParams:
+    """The judge's LLM settings: ``llm`` itself when ``judge.llm`` is null, else ``judge.llm`` merged
+    over ``llm`` (see :func:`merged`).
+
+    Validation replaced a null ``llm.concurrency`` with what it means for the generator's backend; a
+    concurrency equal to that is taken as the null it stands for, so that it follows the judge's own
+    settings (8 requests at once for a hosted judge beside the embedded generator). Any other number
+    was chosen for a server and carries over, unless the judge sets its own."""
+    if judge.llm is None:
+        return llm
+    written = llm.model_dump()
+    if LLMParams.model_validate({**written, "concurrency": None}) == llm:
+        written["concurrency"] = None
+    return LLMParams.model_validate(merged(written, judge.llm))
 
 
 class Sampling(_Section):
@@ -137,8 +190,10 @@ class GenerateParams(_Section):
     per_label: int = Field(gt=0)
     # Independent samples of each set, each with its own seed: scores vary with what the LLM wrote.
     replicates: int = Field(gt=0)
-    # Independent conversations per label; they run concurrently, each one a chat that goes on.
-    chats_per_label: int = Field(gt=0)
+    # Independent conversations per label; they run concurrently, each one a chat that goes on. null:
+    # enough that every llm.concurrency slot has a chat (over all labels and replicates), at most
+    # per_label; the plan then follows llm.concurrency, for backend local the machine's cores.
+    chats_per_label: int | None = Field(gt=0)
     # The paper's n: after every n outputs the next request is the diversity prompt.
     diversity_every: int = Field(gt=0)
     # Earlier turns kept in the chat, so long runs stay inside the model's context window.
@@ -326,6 +381,8 @@ class Params(_Section):
     seed: int
     prepare: PrepareParams
     llm: LLMParams
+    # After llm: its validation reads the validated llm.
+    judge: JudgeParams
     generate: GenerateParams
     attributes: AttributesParams
     filter: FilterParams
@@ -334,6 +391,28 @@ class Params(_Section):
     subjectivity: SubjectivityParams
     agreement_proxy: AgreementProxyParams
     intervals: IntervalParams
+
+    @field_validator("judge")
+    @classmethod
+    def _judge_is_an_llm(cls, judge: JudgeParams, info: ValidationInfo) -> JudgeParams:
+        # Checked on loading, as every setting is: a slip in judge.llm must stop the first stage, not
+        # the filter stage after hours of generation.
+        llm = info.data.get("llm")
+        if llm is not None:  # else llm's own validation has reported the problem
+            try:
+                judge_llm(llm, judge)
+            except ValidationError as exc:
+                raise ValueError(_merged_judge_error(exc)) from None
+        return judge
+
+
+def _merged_judge_error(exc: ValidationError) -> str:
+    """The first problem of ``judge.llm`` merged over ``llm``, named by its full key."""
+    first = exc.errors()[0]
+    key = ".".join(["judge.llm", *(str(part) for part in first["loc"])])
+    value = first.get("input")
+    shown = "" if isinstance(value, (dict, list)) or value is None else f" (got {value!r})"
+    return f"{key} (merged over llm): {first['msg']}{shown}"
 
 
 def check_method(method: str) -> None:

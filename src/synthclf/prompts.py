@@ -74,15 +74,13 @@ class Conversation:
             shown = self.rng.sample(list(self.examples), min(self.k, len(self.examples)))
             request = few_shot_block(self.label, shown) + "\n\n" + request
         opening = [{"role": "system", "content": self.task.prompts.context}]
-        if self._history:
-            # The first request names the label; keep it even when older turns fall out of the window.
-            opening.append(self._history[0])
-            opening.append(self._history[1])
-            recent = self._history[2:][-2 * self.history_turns :] if self.history_turns else []
-            opening.extend(recent)
-        return opening + [{"role": "user", "content": request}]
+        # The first exchange (its request names the label), then the last history_turns: see record_reply.
+        return opening + self._history + [{"role": "user", "content": request}]
 
     def record_reply(self, reply: str) -> None:
         """The model answered the last request: the chat goes on from there."""
         self._history.extend([{"role": "user", "content": self._asked}, {"role": "assistant", "content": reply}])
+        # The first request names the label, so it stays when older turns fall out of the window. Only
+        # the window is kept: a chat of many thousand turns must not copy or hold all of them.
+        del self._history[2 : len(self._history) - 2 * self.history_turns]
         self.outputs += 1

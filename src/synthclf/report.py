@@ -121,6 +121,26 @@ def trend_words(summary: Mapping[str, Any], methods: Sequence[str], classifier: 
     return lines
 
 
+def judges_sentence(
+    generators: Collection[str],
+    filtering: Mapping[str, Mapping[str, Any]],
+    estimated: Mapping[str, Any] | None,
+    proxies: Mapping[str, Mapping[str, Any]] | None,
+) -> str:
+    """The report's words on which model judged what (the label check, the subjectivity comparisons,
+    the agreement proxy), flagging a generator that judged: a model favours its own outputs. "" if none did."""
+    judged = [(f["label_check"].get("judge_model"), "label check") for f in filtering.values() if "label_check" in f]
+    judged += [((estimated or {}).get("model"), "subjectivity")]
+    judged += [(proxy.get("model"), "agreement proxy") for proxy in (proxies or {}).values()]
+    roles: dict[str, list[str]] = {}
+    for model, role in judged:
+        if model is not None and role not in roles.setdefault(model, []):
+            roles[model].append(role)
+    named = [f"{model} ({', '.join(done)}{'; the generator itself' if model in generators else ''})"
+             for model, done in sorted(roles.items())]
+    return f" Judge: {', '.join(named)}." if named else ""
+
+
 def render_report(
     summary: Mapping[str, Any],
     methods: Sequence[str],
@@ -144,7 +164,8 @@ def render_report(
     lines = [
         "# synthclf report: real vs LLM-generated training data",
         "",
-        f"Generator: {', '.join(models)}. Each classifier is trained on real data or on synthetic data and tested on "
+        f"Generator: {', '.join(models)}.{judges_sentence(models, filtering, estimated, proxies)} "
+        "Each classifier is trained on real data or on synthetic data and tested on "
         f"the same real test set. Every synthetic set was generated {' or '.join(map(str, replicates))} times "
         f"independently (replicates){seeds}. A score is the mean "
         f"over replicates × seeds, in percent, with its {level:.0%} interval in brackets: a bootstrap that resamples "

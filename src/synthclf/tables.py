@@ -3,7 +3,8 @@ rendered as Markdown; every score with its 95% interval in brackets."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -21,9 +22,22 @@ DIVERSITY_TITLES = {
 WORTH_SIGNS = {"about": "≈", "fewer than": "<", "at least": "≥"}
 
 
-def markdown(rows: Sequence[Mapping[str, Any]]) -> str:
-    """A list of rows (one dict each, the same keys in the same order) as a Markdown table."""
-    return pd.DataFrame(list(rows)).to_markdown(index=False)
+# A cell that shows a figure: a number, signed or not, a bound ("< 25", "≥ 400", "≈ 30") or "–" for none.
+_FIGURE = re.compile(r"^(?:\*\*)?(?:[-+−]?\d|[<≥≈–]|\[)")
+
+
+def markdown(table: pd.DataFrame | Sequence[Mapping[str, Any]], right: Collection[str] | None = None) -> str:
+    """A DataFrame, or rows (one dict each, the same keys in the same order), as a Markdown table with
+    every cell exactly as given. Columns named in ``right`` are right-aligned (figures) and the others
+    left-aligned; without ``right``, the columns whose every cell shows a figure.
+
+    tabulate would otherwise read number-like text as numbers and print "+0.50" as 0.5 and "1.00" as 1.
+    """
+    frame = table if isinstance(table, pd.DataFrame) else pd.DataFrame(list(table))
+    if right is None:
+        right = [c for c in frame.columns if all(_FIGURE.match(str(v)) for v in frame[c])]
+    align = ["right" if column in right else "left" for column in frame.columns]
+    return frame.to_markdown(index=False, disable_numparse=True, colalign=align)
 
 
 def stars(level: int) -> str:

@@ -44,8 +44,17 @@ CREATE TABLE IF NOT EXISTS responses (
 CREATE TABLE IF NOT EXISTS retry_rounds (
     item TEXT PRIMARY KEY,
     rounds INTEGER NOT NULL
+) WITHOUT ROWID;
+-- Requests sent in a batch (llm.batch) whose results have not been read back yet, written the moment
+-- the batch is created: a run killed while it waits polls the same batch again instead of paying twice.
+CREATE TABLE IF NOT EXISTS batch_requests (
+    key TEXT PRIMARY KEY,
+    batch_id TEXT NOT NULL,
+    created REAL NOT NULL
 ) WITHOUT ROWID
 """
+# SQLite's limit on host parameters in one statement is 999 in old builds.
+_KEYS_PER_QUERY = 500
 
 
 @dataclass(frozen=True)
@@ -159,6 +168,43 @@ class ResponseCache:
                 "INSERT INTO retry_rounds (item, rounds) VALUES (?, 1) ON CONFLICT(item) DO UPDATE SET rounds = rounds + 1",
                 [(item,) for item in items],
             )
+        except sqlite3.Error as exc:
+            raise SynthclfError(f"{self.path}: cannot write the LLM response cache ({exc})") from None
+
+    def batches_holding(self, keys: list[str]) -> dict[str, list[str]]:
+        """The batches not yet read back that hold any of ``keys``: batch id -> those of ``keys``."""
+        found: dict[str, list[str]] = {}
+        try:
+            for start in range(0, len(keys), _KEYS_PER_QUERY):
+                chunk = keys[start:start + _KEYS_PER_QUERY]
+                rows = self._db.execute(
+                    f"SELECT key, batch_id FROM batch_requests WHERE key IN ({','.join('?' * len(chunk))})", chunk
+                ).fetchall()
+                for key, batch_id in rows:
+                    found.setdefault(batch_id, []).append(key)
+        except sqlite3.Error as exc:
+            raise SynthclfError(f"{self.path}: cannot read the LLM response cache ({exc})") from None
+        return found
+
+    def remember_batch(self, batch_id: str, keys: list[str]) -> None:
+        """Record that ``keys`` were sent in batch ``batch_id``, all at once (one transaction)."""
+        now = time.time()
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("INSERT OR REPLACE INTO batch_requests (key, batch_id, created) VALUES (?, ?, ?)",
+                                     [(key, batch_id, now) for key in keys])
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise SynthclfError(f"{self.path}: cannot write the LLM response cache ({exc})") from None
+
+    def forget_batch(self, batch_id: str) -> None:
+        """Batch ``batch_id`` was read back (its answers are stored here): no run needs to poll it again."""
+        try:
+            self._db.execute("DELETE FROM batch_requests WHERE batch_id = ?", (batch_id,))
         except sqlite3.Error as exc:
             raise SynthclfError(f"{self.path}: cannot write the LLM response cache ({exc})") from None
 

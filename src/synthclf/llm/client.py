@@ -22,13 +22,13 @@ import random
 import re
 import sys
 import time
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import openai
 from tqdm import tqdm
@@ -36,6 +36,7 @@ from tqdm import tqdm
 from synthclf.distributions import cache_root, sha256_of
 from synthclf.errors import SynthclfError
 from synthclf.io import write_json
+from synthclf.llm.batch import BatchRunner, Fault
 from synthclf.llm.cache import CachedResponse, ResponseCache, request_key
 from synthclf.llm.server import EmbeddedServer, embedded_servers, resolve_gguf
 from synthclf.params import LLMParams, Sampling
@@ -54,6 +55,7 @@ RETRYABLE_STATUS = (408, 409, 429)  # and every 5xx
 FATAL_STATUS = {401: "the API key was rejected", 403: "access denied", 404: "model or URL not found"}
 
 Messages = list[dict[str, Any]]
+T = TypeVar("T")
 
 
 class BadResponse(Exception):
@@ -82,7 +84,9 @@ class Usage:
     """What this run did: it depends on the cache's state and the clock, so it belongs in a run log,
     never in a tracked output. Tokens and cost count only answers requested in this run."""
 
-    requests: int = 0  # HTTP requests attempted, retries included (a cached answer makes none)
+    # HTTP requests attempted, retries included (a cached answer makes none); with llm.batch: uploads,
+    # batch creations, status checks and downloads
+    requests: int = 0
     cache_hits: int = 0  # answers (attempts) served from the cache
     failures: int = 0  # complete() calls that returned None
     retries: int = 0  # requests repeated after a transport error (429, 5xx, timeout, dropped, malformed)
@@ -147,6 +151,9 @@ class LLM:
     def __init__(self, params: LLMParams, sampling: Sampling, endpoint: _Endpoint, cache: ResponseCache,
                  bar: tqdm) -> None:
         self.model_id = endpoint.model_id
+        assert params.concurrency is not None, "LLMParams' validation fills in a null concurrency"
+        # Requests in flight at most: callers plan enough parallel work to fill them.
+        self.concurrency: int = params.concurrency
         self.usage = Usage()
         # What every answer used cost whoever paid for it, now or in an earlier run: the cost of the
         # data, the same whether it came from the server or the cache.
@@ -171,6 +178,8 @@ class LLM:
         self._give_up_after = max(8, 2 * params.concurrency)
         self._failed_in_a_row = 0
         self._started = time.monotonic()
+        # llm.batch: requests that miss the cache go as batches (LLMParams refuses it for backend local).
+        self._batch = BatchRunner(self, params.batch, params.max_retries) if params.batch.enabled else None
 
     async def complete(self, messages: Messages, *, seed: int, index: int,
                        parse: Callable[[str], str] | None = None, cut_ok: bool = False) -> str | None:
@@ -184,9 +193,15 @@ class LLM:
         Raises :class:`SynthclfError` only for problems no retry can fix (key rejected, model not
         found, quota exhausted, server down).
         """
+        # In batch mode, a round of requests is complete when every caller in here waits for its answer.
+        collector = self._batch.collector() if self._batch is not None else None
+        if collector is not None:
+            collector.enter()
         try:
             return await self._complete(messages, seed, index, parse, cut_ok)
         finally:
+            if collector is not None:
+                collector.leave()
             self.usage.wall_s = time.monotonic() - self._started
             self._bar.set_postfix(cached=self.usage.cache_hits, failed=self.usage.failures, refresh=False)
             self._bar.update(1)
@@ -202,6 +217,13 @@ class LLM:
             response = self._cache.get(key)
             if response is not None:
                 self.usage.cache_hits += 1
+                usd = response.cost_usd if response.cost_usd is not None else self._price(response)
+            elif self._batch is not None:
+                # Stored in the cache, at the batch price, and counted in usage as its batch is read back.
+                response = await self._batch.request(key, self._body(messages, attempt_seed(seed, attempt)))
+                if response is None:
+                    self.usage.failures += 1
+                    return None
                 usd = response.cost_usd if response.cost_usd is not None else self._price(response)
             else:
                 response = await self._request(messages, attempt_seed(seed, attempt))
@@ -283,13 +305,73 @@ class LLM:
                 await asyncio.sleep(wait)
         finally:
             session.free.put_nowait(client)
+        self._gave_up(problem)
+        return None
+
+    def _gave_up(self, problem: str) -> None:
+        """One item failed after all its retries; raises when so many in a row did that the server is down."""
         self._failed_in_a_row += 1
         log.warning("request failed after %d attempts (%s)", self._params.max_retries + 1, problem)
         self.last_failure = f"{self._base_url}: {problem}"
         if self._failed_in_a_row >= self._give_up_after:
             raise SynthclfError(f"{self._base_url}: {self._failed_in_a_row} LLM requests in a row failed after all "
                                 f"retries (last: {problem}); answers received so far are cached, re-run to resume")
-        return None
+
+    def _body(self, messages: Messages, seed: int) -> dict[str, Any]:
+        """The JSON body of one chat completion request, as a line of a batch file carries it."""
+        return {"model": self._params.model, "messages": messages, "seed": seed,
+                "temperature": self._sampling["temperature"], "top_p": self._sampling["top_p"],
+                "max_tokens": self._sampling["max_tokens"]}
+
+    async def _api_call(self, what: str, call: Callable[[openai.AsyncOpenAI], Awaitable[T]], *,
+                        missing_ok: bool = False) -> T:
+        """One call of the files or batches API (``call`` makes it with a client), retried as a chat
+        completion is. With ``missing_ok`` a 404 returns None. Raises :class:`SynthclfError` when the
+        call cannot be made: batches already created are remembered, so a re-run resumes them."""
+        session = await self._current_session()
+        problem = ""
+        for retry in range(self._params.max_retries + 1):
+            self.usage.requests += 1
+            client = await session.free.get()
+            try:
+                return await call(client)
+            except openai.NotFoundError as exc:
+                if missing_ok:
+                    return None  # type: ignore[return-value]
+                raise SynthclfError(f"{self._base_url}: cannot {what}: not found (HTTP 404: {self._scrub(str(exc))}); "
+                                    "does the server offer the Batch API? Otherwise set llm.batch.enabled: false") from None
+            except openai.APIStatusError as exc:
+                problem = f"HTTP {exc.status_code}: {self._scrub(str(exc))}"
+                wait = self._retry_wait(exc, retry)
+                if wait is None:
+                    raise SynthclfError(f"{self._base_url}: cannot {what} ({problem})") from None
+            except openai.APITimeoutError:
+                problem, wait = f"timed out after {self._params.timeout_s:g} s", _backoff(retry)
+            except openai.APIConnectionError as exc:
+                problem, wait = f"connection failed ({self._scrub(_root_cause(exc))})", _backoff(retry)
+            except (json.JSONDecodeError, openai.APIResponseValidationError):
+                problem, wait = "the answer was not JSON", _backoff(retry)
+            finally:
+                session.free.put_nowait(client)
+            if retry == self._params.max_retries:
+                break
+            self.usage.retries += 1
+            log.debug("cannot %s (%s); retry %d of %d in %.2f s", what, problem, retry + 1, self._params.max_retries, wait)
+            await asyncio.sleep(wait)
+        raise SynthclfError(f"{self._base_url}: cannot {what} after {self._params.max_retries + 1} attempts ({problem}); "
+                            "answers received so far are cached and batches sent are remembered: re-run to resume")
+
+    def _status_fault(self, status: int, code: str | None, message: str) -> Fault:
+        """How an HTTP error inside a batch counts, by the rules of :meth:`_retry_wait` (no wait: the
+        retry goes in the next batch). Raises for what no retry can fix."""
+        problem = f"HTTP {status}: {self._scrub(message)}"
+        if status in FATAL_STATUS:
+            raise SynthclfError(f"{self._base_url}: {FATAL_STATUS[status]} in a batch ({problem}); "
+                                f"check llm.model, llm.base_url and {self._params.api_key_env}")
+        if status == 429 and code == "insufficient_quota":
+            raise SynthclfError(f"{self._base_url}: quota exhausted ({problem}); "
+                                "answers received so far are cached, re-run once the quota allows")
+        return Fault(problem, retryable=status in RETRYABLE_STATUS or status >= 500)
 
     def _retry_wait(self, exc: openai.APIStatusError, retry: int) -> float | None:
         """Seconds to wait before retrying an HTTP error, None to give this item up; raises if hopeless."""

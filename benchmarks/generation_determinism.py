@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from synthclf.generation import generate_synthetic
+from synthclf.generation import generate_synthetic, generation_sampling
 from synthclf.io import read_examples
 from synthclf.llm import open_llm
 from synthclf.params import PARAMS_FILE, LLMParams, load_params, load_section
@@ -44,7 +44,7 @@ def generate_all(llm_params: LLMParams, sets: list[tuple[str, str]]) -> tuple[li
             task = load_task(task_name)
             real_train = read_examples(Path("data/real") / task_name / "train.jsonl", task.labels)
             run_params = llm_params.model_copy(update={"cache_dir": cache})
-            with open_llm(run_params, params.generate.sampling, progress_desc=f"{task_name}/{method}") as llm:
+            with open_llm(run_params, generation_sampling(task, params.generate), progress_desc=f"{task_name}/{method}") as llm:
                 records, _ = generate_synthetic(task, method, llm, params.generate, params.seed, real_train)
                 tokens += llm.usage.tokens_out
             texts.append([r["text"] for r in records])

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from synthclf.filters import filter_replicates
-from synthclf.generation import generate_synthetic, plan_chats, resolve_chats_per_label
+from synthclf.generation import generate_synthetic, generation_sampling, plan_chats, resolve_chats_per_label
 from synthclf.io import read_jsonl, write_jsonl
 from synthclf.llm import open_llm
 from synthclf.params import FilterParams, GenerateParams, LLMParams, load_section
@@ -120,7 +120,7 @@ def generate_step(base_url: str, cache_dir: str, task_name: str, per_label: int,
                               base_url=base_url, api_key_env=KEY_ENV, concurrency=concurrency, cache_dir=cache_dir)
     generate = load_section(GenerateParams, "generate", PARAMS_FILE, per_label=per_label, replicates=1,
                             chats_per_label=chats_per_label)
-    with open_llm(llm_params, generate.sampling, progress_total=per_label * len(task.labels),
+    with open_llm(llm_params, generation_sampling(task, generate), progress_total=per_label * len(task.labels),
                   progress_desc="cold" if records_path else "cached") as llm:
         records, summary = generate_synthetic(task, "zero_shot", llm, generate, seed=0)
     seconds = time.perf_counter() - started

@@ -79,7 +79,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
 
-    sampling = load_section(Sampling, "generate.sampling", PARAMS_FILE, temperature=1.0, max_tokens=args.max_tokens)
+    sampling = load_section(Sampling, "generate.sampling", PARAMS_FILE, temperature=1.0, max_tokens=args.max_tokens, stop=[])
     local = load_section(LocalModel, "llm.local", PARAMS_FILE, parallel=args.parallel, context_per_slot=1024,
                          threads=args.threads)
     gguf = resolve_gguf(local)

@@ -37,7 +37,7 @@ def main(args):
     test = read_examples(Path("data/real") / task.name / "test.jsonl", task.labels)
     rows = sample_items(len(test), proxy.max_items, params.seed)
     texts = [test[i]["text"] for i in rows]
-    sampling = params.generate.sampling.model_copy(update={"max_tokens": proxy.max_tokens})
+    sampling = params.generate.sampling.model_copy(update={"max_tokens": proxy.max_tokens, "stop": []})
     desc = f"{task.name} agreement proxy"
     # Labelling a text is judging it, as the label check does (the same prompt): the judge answers.
     with open_llm(judge_llm(params.llm, params.judge), sampling, progress_total=len(texts) * proxy.samples,

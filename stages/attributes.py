@@ -23,7 +23,7 @@ def main(args):
         return
     prompts = load_method_prompts()
     requests = 1 + len(task.labels) * (len(params.attributes.dimensions) + params.attributes.proposed_dimensions)
-    sampling = params.generate.sampling.model_copy(update={"max_tokens": params.attributes.max_tokens})
+    sampling = params.generate.sampling.model_copy(update={"max_tokens": params.attributes.max_tokens, "stop": []})
     with open_llm(params.llm, sampling, progress_total=requests, progress_desc=f"{task.name}/attributes",
                   run_log=run_log_path("attributes", task.name)) as llm:
         attributes = propose_attributes(task, llm, params.attributes, prompts.attributed, params.seed)

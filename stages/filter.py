@@ -31,7 +31,7 @@ def main(args):
         judge = None
         judge_model: str | None = None
         if checks.llm_judge:
-            sampling = params.generate.sampling.model_copy(update={"max_tokens": checks.max_tokens})
+            sampling = params.generate.sampling.model_copy(update={"max_tokens": checks.max_tokens, "stop": []})
             llm = stack.enter_context(open_llm(judge_llm(params.llm, params.judge), sampling,
                                                progress_desc=f"{args.task}/{args.method} judge",
                                                run_log=run_log_path("filter", f"{args.task}-{args.method}")))

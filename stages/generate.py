@@ -6,7 +6,7 @@ independent samples
 from pathlib import Path
 
 from synthclf.cli import run_stage
-from synthclf.generation import generate_synthetic
+from synthclf.generation import generate_synthetic, generation_sampling
 from synthclf.io import read_examples, read_json, write_json, write_jsonl
 from synthclf.llm import open_llm, run_log_path
 from synthclf.params import check_method, load_params
@@ -23,7 +23,7 @@ def main(args):
     attributes = read_json(Path("data/attributes") / f"{task.name}.json") if args.method == "attributed" else None
     total = params.generate.per_label * len(task.labels) * params.generate.replicates
     name = f"{task.name}-{args.method}"
-    with open_llm(params.llm, params.generate.sampling, progress_total=total, progress_desc=f"{task.name}/{args.method}",
+    with open_llm(params.llm, generation_sampling(task, params.generate), progress_total=total, progress_desc=f"{task.name}/{args.method}",
                   run_log=run_log_path("generate", name)) as llm:
         records, summary = generate_synthetic(task, args.method, llm, params.generate, params.seed, real_train, attributes)
         # What producing this set cost, served from the cache or not; this run's requests, cache hits and

@@ -16,7 +16,7 @@ def main(args):
     # The paper's own tasks (levels from the paper or reconstructed from it) anchor the 1-5 scale.
     reference = sorted(t for t, task in tasks.items() if task.subjectivity_basis != "analogy")
     pairs = comparisons(sorted(tasks), params.subjectivity.repeats)
-    sampling = params.generate.sampling.model_copy(update={"max_tokens": params.subjectivity.max_tokens})
+    sampling = params.generate.sampling.model_copy(update={"max_tokens": params.subjectivity.max_tokens, "stop": []})
     # The judge, not the generator, compares the tasks; "model" in the metrics names it.
     with open_llm(judge_llm(params.llm, params.judge), sampling, progress_total=len(pairs),
                   progress_desc="subjectivity", run_log=run_log_path("subjectivity", "subjectivity")) as llm:

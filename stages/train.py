@@ -13,6 +13,7 @@ from synthclf.cli import run_stage
 from synthclf.errors import SynthclfError
 from synthclf.io import read_examples, write_jsonl
 from synthclf.params import check_method, load_params
+from synthclf.replicates import by_replicate
 from synthclf.tasks import load_task
 
 SPLITS = ("validation", "test")
@@ -25,18 +26,11 @@ def training_file(task: str, source: str) -> Path:
     return Path("data/filtered") / task / f"{source}.jsonl"
 
 
-def by_replicate(records: list[dict]) -> dict[int, list[dict]]:
-    """Real data is one sample (replicate 0); a synthetic set holds generate.replicates of them."""
-    groups: dict[int, list[dict]] = {}
-    for record in records:
-        groups.setdefault(record.get("replicate", 0), []).append(record)
-    return dict(sorted(groups.items()))
-
-
 def main(args):
     params = load_params()
     task = load_task(args.task)
     path = training_file(task.name, args.source)
+    # Real data is one sample (replicate 0); a synthetic set holds generate.replicates of them.
     replicates = by_replicate(read_examples(path, task.labels))
     if not replicates:
         raise SynthclfError(f"{path}: training set is empty")

@@ -9,7 +9,8 @@ requests (optionally only those whose last message contains ``match``):
 - ``"500"``: internal server error;
 - ``"hang"``: sleep ``hang_s`` before answering (longer than the client's timeout);
 - ``"drop"``: close the connection without a response;
-- ``"empty"``: empty content; ``"length"``: finish_reason "length"; ``"refusal"``: a refusal;
+- ``"empty"``: empty content; ``"length"``: finish_reason "length", with ``text`` as the content
+  cut off if given; ``"refusal"``: a refusal;
 - ``"text"``: a normal answer whose content is ``text`` (a refusal written as plain text, say);
 - ``"malformed"``: status 200 with a body that is not JSON;
 - ``"400"``: the request itself is rejected (as for a prompt longer than the context);
@@ -154,7 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif kind == "empty":
             self._completion(body, "", "stop")
         elif kind == "length":
-            self._completion(body, reply_for(body)[:10], "length")
+            self._completion(body, rule.text or reply_for(body)[:10], "length")
         elif kind == "refusal":
             self._completion(body, None, "stop", refusal="I can't help with that.")
         elif kind == "text":
@@ -293,7 +294,7 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "empty":
             content = ""
         elif kind == "length":
-            content, finish = reply_for(body)[:10], "length"
+            content, finish = (rule.text if rule is not None and rule.text else reply_for(body)[:10]), "length"
         elif kind == "refusal":
             content, refusal = None, "I can't help with that."
         elif kind == "text":

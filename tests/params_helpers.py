@@ -73,3 +73,13 @@ def repo_params(model: type[ModelT], /, **changes: Any) -> ModelT:
     """``model``'s section of the repo's params.yaml with ``changes`` merged in: a mapping changes
     only the keys it names in a nested section; any other value replaces the setting whole."""
     return load_section(model, WHERE[model], PARAMS_FILE, **changes)
+
+
+def repo_sampling(**changes: Any) -> Sampling:
+    """generate.sampling with ``changes``, as the generate stage resolves it for bbc_news (a null
+    max_tokens follows the task's word limit)."""
+    from synthclf.generation import generation_sampling
+    from synthclf.tasks import load_task
+
+    generate = repo_params(GenerateParams, sampling=changes)
+    return generation_sampling(load_task("bbc_news", ROOT / "tasks"), generate)

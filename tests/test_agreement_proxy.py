@@ -44,7 +44,7 @@ class SeedParityModel:
     def __init__(self):
         self.asked = []
 
-    async def complete(self, messages, *, seed, index, parse=None, cut_ok=False):
+    async def complete(self, messages, *, seed, index, parse=None, cut=None):
         self.asked.append((seed, index))
         answer = "positive" if seed % 2 else "The label: negative"
         return parse(answer) if parse else answer

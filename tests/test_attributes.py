@@ -35,7 +35,7 @@ class ListModel:
         self.silent_on = silent_on
         self.prompts: list[str] = []
 
-    async def complete(self, messages, *, seed, index, parse=None):
+    async def complete(self, messages, *, seed, index, parse=None, cut=None):
         prompt = messages[-1]["content"]
         self.prompts.append(prompt)
         if self.silent_on in prompt:

@@ -5,7 +5,8 @@ import yaml
 from params_helpers import repo_params
 
 from synthclf.errors import SynthclfError
-from synthclf.filters import filter_replicates, filter_synthetic, normalize
+from synthclf.answers import normalize
+from synthclf.filters import filter_replicates, filter_synthetic
 from synthclf.params import FilterParams, load_params
 
 ROOT = Path(__file__).resolve().parents[1]

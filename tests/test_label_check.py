@@ -51,7 +51,7 @@ class JudgeModel:
 
     model_id = "judge"
 
-    async def complete(self, messages, *, seed, index, parse=None, cut_ok=False):
+    async def complete(self, messages, *, seed, index, parse=None, cut=None):
         text = messages[-1]["content"].split("Text:")[1]
         if "??" in text:
             return None

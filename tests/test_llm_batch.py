@@ -13,30 +13,33 @@ from typing import Any
 
 import pytest
 from fake_openai_server import FakeOpenAIServer, fake_llm_params, reply_for
-from params_helpers import PARAMS_FILE, repo_params
+from params_helpers import PARAMS_FILE, repo_params, repo_sampling
 
 from synthclf.errors import SynthclfError
 from synthclf.llm import BadResponse, open_llm
 from synthclf.llm.batch import Collector, Fault, Outcome
 from synthclf.llm.cache import ResponseCache, request_key
-from synthclf.params import LLMParams, Sampling
+from synthclf.params import LLMParams
 
 BATCH = {"enabled": True, "window_s": 0.5, "poll_s": 0.02}
 
 # A run in a separate process, so that it can be killed (SIGKILL) while its batch is in progress.
 CHILD = """
 import asyncio, sys
+from pathlib import Path
 from synthclf.llm import open_llm
-from synthclf.params import LLMParams, Sampling, load_section
+from synthclf.params import LLMParams, load_section
 
 base_url, cache_dir, n, params_file = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 params = load_section(LLMParams, "llm", params_file, backend="openai-compatible", model="fake-model", base_url=base_url,
                       cache_dir=cache_dir, timeout_s=5, batch={"enabled": True, "window_s": 0.5, "poll_s": 0.02})
+sys.path.insert(0, str(Path(params_file).parent / "tests"))
+from params_helpers import repo_sampling
 
 async def main(llm):
     await asyncio.gather(*(llm.complete([{"role": "user", "content": f"item {i}"}], seed=7, index=i) for i in range(n)))
 
-with open_llm(params, load_section(Sampling, "generate.sampling", params_file)) as llm:
+with open_llm(params, repo_sampling()) as llm:
     asyncio.run(main(llm))
 """
 
@@ -55,7 +58,7 @@ def expected(text: str, seed: int = 7) -> str:
 
 def run_all(params: LLMParams, items: list[str], seed: int = 7, parse: Any = None) -> tuple[list[str | None], dict[str, float]]:
     """Complete every item at once (one round); the answers and the run's usage."""
-    with open_llm(params, repo_params(Sampling)) as llm:
+    with open_llm(params, repo_sampling()) as llm:
         async def main() -> list[str | None]:
             return await asyncio.gather(*(llm.complete(chat(text), seed=seed, index=i, parse=parse)
                                           for i, text in enumerate(items)))
@@ -65,7 +68,7 @@ def run_all(params: LLMParams, items: list[str], seed: int = 7, parse: Any = Non
 
 def key_of(server: FakeOpenAIServer, text: str, index: int, seed: int = 7, attempt: int = 0) -> str:
     identity = {"backend": "openai-compatible", "base_url": server.base_url, "model": "fake-model"}
-    return request_key(identity, chat(text), repo_params(Sampling).model_dump(), seed, index, attempt)
+    return request_key(identity, chat(text), repo_sampling().model_dump(), seed, index, attempt)
 
 
 def batch_contents(server: FakeOpenAIServer) -> list[list[str]]:
@@ -109,7 +112,7 @@ def test_a_round_goes_as_one_batch_and_lands_in_the_cache(server: FakeOpenAIServ
 
 def test_each_turn_of_every_chat_is_one_round(server: FakeOpenAIServer, tmp_path: Path) -> None:
     chats, turns = 3, 2
-    with open_llm(batch_params(server, tmp_path), repo_params(Sampling)) as llm:
+    with open_llm(batch_params(server, tmp_path), repo_sampling()) as llm:
         async def one_chat(c: int) -> list[str | None]:
             messages: list[dict[str, str]] = []
             answers = []
@@ -130,7 +133,7 @@ def test_each_turn_of_every_chat_is_one_round(server: FakeOpenAIServer, tmp_path
 
 
 def test_the_same_request_asked_twice_at_once_is_sent_once(server: FakeOpenAIServer, tmp_path: Path) -> None:
-    with open_llm(batch_params(server, tmp_path), repo_params(Sampling)) as llm:
+    with open_llm(batch_params(server, tmp_path), repo_sampling()) as llm:
         async def main() -> list[str | None]:
             return await asyncio.gather(*(llm.complete(chat("same"), seed=7, index=0) for _ in range(3)))
         answers = asyncio.run(main())

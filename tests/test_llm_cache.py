@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from fake_openai_server import FakeOpenAIServer, fake_llm_params, reply_for
-from params_helpers import PARAMS_FILE, repo_params
+from params_helpers import PARAMS_FILE, repo_sampling
 
 from synthclf.errors import SynthclfError
 from synthclf.llm import open_llm
@@ -25,19 +25,22 @@ from synthclf.params import LLMParams, Sampling
 # A generation run in a separate process, so it can be killed (SIGKILL) or run beside another one.
 CHILD = """
 import asyncio, sys
+from pathlib import Path
 from synthclf.llm import open_llm
-from synthclf.params import LLMParams, Sampling, load_section
+from synthclf.params import LLMParams, load_section
 
 base_url, cache_dir, first, last, params_file = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 params = load_section(LLMParams, "llm", params_file, backend="openai-compatible", model="fake-model", base_url=base_url,
                       cache_dir=cache_dir, concurrency=4, timeout_s=5)
+sys.path.insert(0, str(Path(params_file).parent / "tests"))
+from params_helpers import repo_sampling
 
 async def main(llm):
     answers = await asyncio.gather(*(llm.complete([{"role": "user", "content": f"item {i}"}], seed=7, index=i)
                                      for i in range(first, last)))
     assert all(answers), answers
 
-with open_llm(params, load_section(Sampling, "generate.sampling", params_file), progress_total=last - first) as llm:
+with open_llm(params, repo_sampling(), progress_total=last - first) as llm:
     asyncio.run(main(llm))
 """
 
@@ -51,7 +54,7 @@ def chat(text: str) -> list[dict[str, str]]:
 
 def run_items(params: LLMParams, items: range, sampling: Sampling | None = None,
               text: str = "item {}", seed: int = 7) -> tuple[list[str | None], dict[str, float]]:
-    with open_llm(params, sampling or repo_params(Sampling)) as llm:
+    with open_llm(params, sampling or repo_sampling()) as llm:
         async def main() -> list[str | None]:
             return await asyncio.gather(*(llm.complete(chat(text.format(i)), seed=seed, index=i) for i in items))
         answers = asyncio.run(main())
@@ -91,9 +94,9 @@ def test_a_changed_input_misses_the_cache(server: FakeOpenAIServer, tmp_path: Pa
     elif change == "index":
         kwargs["items"] = range(3, 6)
     elif change == "temperature":
-        kwargs["sampling"] = repo_params(Sampling, temperature=0.5)
+        kwargs["sampling"] = repo_sampling(temperature=0.5)
     elif change == "max_tokens":
-        kwargs["sampling"] = repo_params(Sampling, max_tokens=64)
+        kwargs["sampling"] = repo_sampling(max_tokens=64)
     elif change == "model":
         params = make_params(server, tmp_path, model="another-model")
     run_items(params, **{"items": range(3), **kwargs})

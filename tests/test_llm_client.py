@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from fake_openai_server import FakeOpenAIServer, fake_llm_params, reply_for
-from params_helpers import repo_params
+from params_helpers import repo_params, repo_sampling
 
 from synthclf.errors import SynthclfError
-from synthclf.llm import BadResponse, open_llm
+from synthclf.llm import BadResponse, as_is, open_llm
 from synthclf.params import LLMParams, Sampling
 
 
@@ -20,11 +20,11 @@ def chat(text: str) -> list[dict[str, str]]:
 
 
 def run_all(params: LLMParams, items: list[str], seed: int = 7, sampling: Sampling | None = None,
-            parse: Any = None, cut_ok: bool = False) -> tuple[list[str | None], dict[str, float]]:
+            parse: Any = None, cut: Any = None) -> tuple[list[str | None], dict[str, float]]:
     """Complete every item in one run; return the answers and the run's usage."""
-    with open_llm(params, sampling or repo_params(Sampling), progress_total=len(items)) as llm:
+    with open_llm(params, sampling or repo_sampling(), progress_total=len(items)) as llm:
         async def main() -> list[str | None]:
-            return await asyncio.gather(*(llm.complete(chat(text), seed=seed, index=i, parse=parse, cut_ok=cut_ok)
+            return await asyncio.gather(*(llm.complete(chat(text), seed=seed, index=i, parse=parse, cut=cut)
                                           for i, text in enumerate(items)))
         answers = asyncio.run(main())
     return answers, llm.usage.as_dict()
@@ -90,7 +90,7 @@ def test_unusable_answer_is_retried_with_a_new_seed(server: FakeOpenAIServer, tm
 
 def test_a_judge_may_read_an_answer_cut_at_max_tokens(server: FakeOpenAIServer, tmp_path: Path) -> None:
     server.fail("length", times=1)
-    answers, usage = run_all(fake_llm_params(server, tmp_path), ["verdict"], cut_ok=True)
+    answers, usage = run_all(fake_llm_params(server, tmp_path), ["verdict"], cut=as_is)
     assert server.count == 1 and usage["bad_responses"] == 0
     assert answers == [expected("verdict")[:10]]  # what came before the cut
 
@@ -126,7 +126,7 @@ def test_usage_counts_tokens_and_cost(server: FakeOpenAIServer, tmp_path: Path) 
     assert usage["tokens_out"] == tokens_out
     assert usage["cost_usd"] == pytest.approx(3 * 1.0 + tokens_out * 2.0)
     assert usage["wall_s"] > 0
-    assert set(usage) == {"requests", "cache_hits", "failures", "retries", "bad_responses", "tokens_in",
+    assert set(usage) == {"requests", "cache_hits", "failures", "retries", "bad_responses", "cut_kept", "tokens_in",
                           "tokens_out", "cost_usd", "wall_s"}
 
 
@@ -147,7 +147,7 @@ def test_requests_per_minute_are_paced(server: FakeOpenAIServer, tmp_path: Path)
 def test_tokens_per_minute_are_paced(server: FakeOpenAIServer, tmp_path: Path) -> None:
     # Each request is estimated at max_tokens (10) plus ~8 prompt tokens: ~0.18 s of a 6,000 TPM budget.
     params = fake_llm_params(server, tmp_path, tokens_per_minute=6000)
-    run_all(params, [f"q{i}" for i in range(5)], sampling=repo_params(Sampling, max_tokens=10))
+    run_all(params, [f"q{i}" for i in range(5)], sampling=repo_sampling(max_tokens=10))
     arrivals = sorted(request.at for request in server.requests)
     assert arrivals[-1] - arrivals[0] >= 0.4
 
@@ -155,7 +155,7 @@ def test_tokens_per_minute_are_paced(server: FakeOpenAIServer, tmp_path: Path) -
 def test_a_dead_server_ends_the_run(server: FakeOpenAIServer, tmp_path: Path) -> None:
     server.fail("500", times=1000)
     params = fake_llm_params(server, tmp_path, max_retries=0, concurrency=1)
-    with open_llm(params, repo_params(Sampling)) as llm:
+    with open_llm(params, repo_sampling()) as llm:
         async def main() -> list[str | None]:
             return [await llm.complete(chat(f"q{i}"), seed=0, index=i) for i in range(100)]
         with pytest.raises(SynthclfError, match="in a row failed"):
@@ -176,12 +176,12 @@ def test_openai_backend_needs_its_key(tmp_path: Path, monkeypatch: pytest.Monkey
     params = repo_params(LLMParams, backend="openai", model="gpt-3.5-turbo", api_key_env="SYNTHCLF_TEST_KEY",
                          cache_dir=str(tmp_path))
     with pytest.raises(SynthclfError, match="SYNTHCLF_TEST_KEY"):
-        with open_llm(params, repo_params(Sampling)):
+        with open_llm(params, repo_sampling()):
             pass
 
 
 def test_one_block_can_span_event_loops(server: FakeOpenAIServer, tmp_path: Path) -> None:
-    with open_llm(fake_llm_params(server, tmp_path), repo_params(Sampling)) as llm:
+    with open_llm(fake_llm_params(server, tmp_path), repo_sampling()) as llm:
         first = asyncio.run(llm.complete(chat("a"), seed=1, index=0))
         second = asyncio.run(llm.complete(chat("b"), seed=1, index=0))
     assert (first, second) == (expected("a", 1), expected("b", 1))

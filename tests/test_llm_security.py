@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from fake_openai_server import FakeOpenAIServer
-from params_helpers import repo_params
+from params_helpers import repo_params, repo_sampling
 
 from synthclf.errors import SynthclfError
 from synthclf.llm import open_llm
-from synthclf.params import LLMParams, Sampling
+from synthclf.params import LLMParams
 
 PLANTED = "sk-test-PLANTED-0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -29,7 +29,7 @@ def test_planted_key_leaks_nowhere(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         server.fail("500", match="q1")
         server.fail("drop", match="q2")
         server.fail("400", match="q3")
-        with open_llm(params, repo_params(Sampling)) as llm:
+        with open_llm(params, repo_sampling()) as llm:
             async def main() -> list[str | None]:
                 return await asyncio.gather(*(llm.complete([{"role": "user", "content": f"q{i}"}], seed=0, index=i)
                                               for i in range(4)))
@@ -40,7 +40,7 @@ def test_planted_key_leaks_nowhere(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         # A server that echoes the key back in its error message, as OpenAI's does for a wrong key.
         server.fail("401")
         with pytest.raises(SynthclfError) as raised:
-            with open_llm(params, repo_params(Sampling)) as llm:
+            with open_llm(params, repo_sampling()) as llm:
                 asyncio.run(llm.complete([{"role": "user", "content": "again"}], seed=0, index=0))
         requests = server.requests
 

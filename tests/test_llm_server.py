@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from params_helpers import PARAMS_FILE, repo_params
+from params_helpers import PARAMS_FILE, repo_params, repo_sampling
 
 from synthclf.distributions import sha256_of
 from synthclf.errors import SynthclfError
@@ -22,7 +22,7 @@ from synthclf.llm import client as client_module
 from synthclf.llm import open_llm
 from synthclf.llm.cache import CachedResponse, ResponseCache, request_key
 from synthclf.llm.server import embedded_server, resolve_gguf
-from synthclf.params import LLMParams, LocalModel, Sampling
+from synthclf.params import LLMParams, LocalModel
 
 
 def test_missing_gguf_is_reported(tmp_path: Path) -> None:
@@ -35,7 +35,7 @@ def test_garbage_file_is_refused_before_llama_cpp(tmp_path: Path) -> None:
     garbage.write_bytes(os.urandom(100_000))
     params = repo_params(LLMParams, backend="local", model="m", cache_dir=str(tmp_path), local={"gguf": str(garbage)})
     with pytest.raises(SynthclfError, match="not a GGUF model file"):
-        with open_llm(params, repo_params(Sampling)):
+        with open_llm(params, repo_sampling()):
             pass
 
 
@@ -45,7 +45,7 @@ def test_corrupt_gguf_fails_cleanly_in_llama_cpp(tmp_path: Path) -> None:
     corrupt.write_bytes(b"GGUF" + (3).to_bytes(4, "little") + os.urandom(100_000))
     params = repo_params(LLMParams, backend="local", model="m", cache_dir=str(tmp_path), local={"gguf": str(corrupt)})
     started = time.monotonic()
-    with open_llm(params, repo_params(Sampling)) as llm:
+    with open_llm(params, repo_sampling()) as llm:
         async def main() -> list[object]:
             return await asyncio.gather(*(llm.complete([{"role": "user", "content": "hi"}], seed=0, index=i)
                                           for i in range(3)), return_exceptions=True)
@@ -61,7 +61,7 @@ def test_cached_local_rerun_never_starts_the_server(tmp_path: Path, monkeypatch:
     for path in (first, second):
         path.write_bytes(b"GGUF" + (3).to_bytes(4, "little") + b"same weights")
     messages = [{"role": "user", "content": "hello"}]
-    key = request_key({"backend": "local", "gguf_sha256": sha256_of(first)}, messages, repo_params(Sampling).model_dump(),
+    key = request_key({"backend": "local", "gguf_sha256": sha256_of(first)}, messages, repo_sampling().model_dump(),
                       seed=1, index=0, attempt=0)
     cache = ResponseCache(tmp_path)
     cache.put(key, CachedResponse("cached answer", "stop", None, 3, 2))
@@ -72,7 +72,7 @@ def test_cached_local_rerun_never_starts_the_server(tmp_path: Path, monkeypatch:
 
     monkeypatch.setattr(client_module, "embedded_servers", refuse)
     params = repo_params(LLMParams, backend="local", model="m", cache_dir=str(tmp_path), local={"gguf": str(second)})
-    with open_llm(params, repo_params(Sampling)) as llm:
+    with open_llm(params, repo_sampling()) as llm:
         assert asyncio.run(llm.complete(messages, seed=1, index=0)) == "cached answer"
     assert llm.usage.requests == 0 and llm.usage.cache_hits == 1
 
@@ -113,7 +113,7 @@ def test_embedded_server_completes_on_loopback_only(tmp_path: Path, monkeypatch:
     for name in ("no_proxy", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
     messages = [{"role": "user", "content": "Write one sentence about the sea."}]
-    with open_llm(params, repo_params(Sampling, max_tokens=24)) as llm:
+    with open_llm(params, repo_sampling(max_tokens=24)) as llm:
         text = asyncio.run(llm.complete(messages, seed=1, index=0))
     assert llm.model_id.endswith(".gguf")
     assert text and text.strip()
@@ -131,7 +131,7 @@ def test_answers_do_not_depend_on_how_many_servers_share_the_work(tmp_path: Path
                              local={"servers": servers, "threads": threads, "parallel": 1, "prompt_cache": False,
                                     "context_per_slot": 1024})
         assert params.concurrency == servers
-        with open_llm(params, repo_params(Sampling, max_tokens=40)) as llm:
+        with open_llm(params, repo_sampling(max_tokens=40)) as llm:
             async def main() -> list[str | None]:
                 return await asyncio.gather(*(llm.complete([{"role": "user", "content": f"Write one sentence about {t}."}],
                                                            seed=5, index=i) for i, t in enumerate(topics)))

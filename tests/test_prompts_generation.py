@@ -46,7 +46,7 @@ class ScriptedModel:
     def retry_unusable_next_run(self):
         return 0
 
-    async def complete(self, messages, *, seed, index, parse=None):
+    async def complete(self, messages, *, seed, index, parse=None, cut=None):
         self.requests.append(messages)
         if self.fail_every and len(self.requests) % self.fail_every == 0:
             return None
@@ -160,8 +160,8 @@ def test_request_indices_stay_unique_beyond_the_old_stride():
         last_failure = None
         concurrency = 2
 
-        async def complete(self, messages, *, seed, index, parse=None):
-            return "text"
+        async def complete(self, messages, *, seed, index, parse=None, cut=None):
+            return f"text {index}"  # a chat's repeat would be asked again
 
         def retry_unusable_next_run(self):
             return 0

@@ -112,7 +112,7 @@ class AlwaysB:
     def __init__(self):
         self.prompts = []
 
-    async def complete(self, messages, *, seed, index, parse=None, cut_ok=False):
+    async def complete(self, messages, *, seed, index, parse=None, cut=None):
         self.prompts.append(messages[-1]["content"])
         return parse("B") if parse else "B"
 
@@ -172,7 +172,7 @@ class LevelJudge:
         self.levels = {task.title: task.subjectivity for task in tasks.values()}
         self.prefer = prefer
 
-    async def complete(self, messages, *, seed, index, parse=None, cut_ok=False):
+    async def complete(self, messages, *, seed, index, parse=None, cut=None):
         a, b = (self.levels[title] for title in _SHOWN.search(messages[-1]["content"]).groups())
         answer = self.prefer(a, b, random.Random(seed))
         return parse(answer) if parse else answer

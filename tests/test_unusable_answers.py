@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fake_openai_server import FakeOpenAIServer, fake_llm_params
-from params_helpers import repo_params
+from params_helpers import repo_params, repo_sampling
 from test_prompts_generation import TASK
 
 from synthclf.answers import refusal_or_meta
@@ -15,7 +15,7 @@ from synthclf.errors import SynthclfError
 from synthclf.filters import filter_synthetic
 from synthclf.generation import generate_synthetic
 from synthclf.llm import open_llm
-from synthclf.params import FilterParams, GenerateParams, Sampling
+from synthclf.params import FilterParams, GenerateParams
 
 REFUSALS = [
     "I'm sorry, but I can't help with that request.",
@@ -32,6 +32,7 @@ META_ANSWERS = [
     "Sure! Here's a tweet:",
     "Headline: Markets rally\nFirst sentence: Stocks rose on Monday.",
     "headline: Storm hits coast first sentence: A storm hit the coast.",
+    "Can you provide something more diverse compared to the previously generated data.",
 ]
 EXAMPLES = [
     "I can't believe how good this film was!",
@@ -57,7 +58,7 @@ def test_examples_that_merely_look_alike_are_kept(text: str) -> None:
 def generate(server: FakeOpenAIServer, cache: Path, **generate_changes: object) -> tuple[list[dict], dict, dict]:
     params = fake_llm_params(server, cache, bad_response_retries=1)
     gen = repo_params(GenerateParams, replicates=1, per_label=2, chats_per_label=1, **generate_changes)
-    with open_llm(params, repo_params(Sampling)) as llm:
+    with open_llm(params, repo_sampling()) as llm:
         records, summary = generate_synthetic(TASK, "zero_shot", llm, gen, seed=0)
     return records, summary, llm.usage.as_dict()
 

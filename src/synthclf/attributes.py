@@ -8,8 +8,8 @@ import asyncio
 import re
 from typing import Any
 
+from synthclf.answers import QUOTES
 from synthclf.errors import SynthclfError
-from synthclf.filters import QUOTES
 from synthclf.generation import ChatModel, request_seed
 from synthclf.llm import BadResponse
 from synthclf.methods import AttributedPrompts

@@ -33,6 +33,7 @@ import numpy as np
 
 from synthclf.classifiers import resolve_model
 from synthclf.errors import SynthclfError, first_line
+from synthclf.replicates import by_replicate
 
 # Rows of the similarity matrix computed at a time: bounds memory at BLOCK x (size of the other set).
 BLOCK = 1024
@@ -155,10 +156,7 @@ def replicate_sets(records: Iterable[Mapping[str, Any]]) -> list[list[str]]:
     existed reads as one replicate. A replicate with no record (everything filtered out) cannot show
     up here: its file has no trace of it.
     """
-    groups: dict[int, list[str]] = {}
-    for record in records:
-        groups.setdefault(int(record.get("replicate", 0)), []).append(record["text"])
-    return [groups[key] for key in sorted(groups)]
+    return [[record["text"] for record in group] for group in by_replicate(records).values()]
 
 
 def matched_size(real: Sequence[str], synthetic: Mapping[str, Sequence[Sequence[str]]]) -> int:

@@ -13,6 +13,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from synthclf.errors import SynthclfError
 from synthclf.intervals import ItemResampler, chance_macro_f1, relative_gap
 from synthclf.params import IntervalParams
+from synthclf.replicates import predictions_by_replicate
 
 AGREEMENT_GRID = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
@@ -65,11 +66,7 @@ def mean_scores(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 def grouped_predictions(rows: Iterable[Mapping[str, Any]], split: str, classifier: str) -> list[list[list[str]]]:
     """The predictions of one source's models on ``split``, grouped by replicate (seeds inside), in
     replicate and seed order: the shape :meth:`synthclf.intervals.ItemResampler.score` takes."""
-    by_replicate: dict[int, dict[int, list[str]]] = {}
-    for row in rows:
-        if row["split"] == split and row["classifier"] == classifier:
-            by_replicate.setdefault(row["replicate"], {})[row["seed"]] = row["predicted"]
-    return [[seeds[s] for s in sorted(seeds)] for _, seeds in sorted(by_replicate.items())]
+    return predictions_by_replicate(row for row in rows if row["split"] == split and row["classifier"] == classifier)
 
 
 def evaluate_sources(

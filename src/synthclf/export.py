@@ -29,10 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from synthclf.errors import SynthclfError, first_line
+from synthclf.generation import generation_sampling
 from synthclf.io import read_examples, read_json, read_yaml
-from synthclf.params import METHODS, check_method
+from synthclf.params import METHODS, GenerateParams, check_method
 from synthclf.prompts import DIVERSITY_PROMPT, EXAMPLE_WORDS, FEW_SHOT_INSTRUCTION
 from synthclf.tasks import HFSource, LocalSource, PyPISource, Task, load_task
 from synthclf.titles import bounds
@@ -297,10 +299,17 @@ def describe_generator(synth: SynthSet) -> list[str]:
         where = f" at `{llm['base_url']}`" if llm.get("base_url") else ""
         lines.append(f"- **File and hash**: none: a hosted model (`llm.backend: {backend}`{where}), known only by its "
                      "name, which the provider may update.")
-    sampling = (synth.generate_params.get("generate") or {}).get("sampling") or {}
+    generate = synth.generate_params.get("generate") or {}
+    sampling = generate.get("sampling") or {}
     if sampling:
+        try:
+            max_tokens = generation_sampling(synth.task, GenerateParams.model_validate(generate)).max_tokens
+        except ValidationError:  # params of a version before these settings: max_tokens was always a number
+            max_tokens = sampling.get("max_tokens")
+        cut_off = {"keep_sentences": "; an answer cut off there kept its complete sentences",
+                   "retry": "; an answer cut off there was asked for again"}.get(generate.get("cut_off"), "")
         lines.append(f"- **Sampling**: temperature {sampling.get('temperature')}, top-p {sampling.get('top_p')}, at most "
-                     f"{sampling.get('max_tokens')} tokens per answer; base seed {synth.generate_params.get('seed')}, "
+                     f"{max_tokens} tokens per answer{cut_off}; base seed {synth.generate_params.get('seed')}, "
                      "each request's own seed in the `seed` column.")
     lines.append(f"- Settings as recorded in {synth.params_from}.")
     return lines
@@ -523,7 +532,7 @@ def describe_source(synth: SynthSet) -> list[str]:
                  "and its terms apply to it." if shown else
                  " No real text was shown to the generator for this set (only the task's label descriptions and "
                  "prompts)."),
-              f"The licence in this card's metadata (`license`) is the exporter's choice; check the generator's "
+              "The licence in this card's metadata (`license`) is the exporter's choice; check the generator's "
               "licence as well."]
     return lines
 

@@ -3,49 +3,21 @@ numbering, quotes), sometimes too little or far too much, and often the same thi
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from datasketch import MinHash, MinHashLSH
 
-from synthclf.answers import refusal_or_meta
+from synthclf.answers import duplicate_key, normalize, refusal_or_meta
 from synthclf.errors import SynthclfError
 from synthclf.params import FilterParams, MinHashParams
+from synthclf.replicates import by_replicate
 
-_OPENER = r"(?:sure|certainly|of course|okay|ok|absolutely|here(?:'s| is| are)|below is)\b"
-# A first line like "Sure, here is a positive review:" followed by the example on the next lines.
-_PREAMBLE_LINE = re.compile(rf"^\s*{_OPENER}[^\n]{{0,150}}\n", re.IGNORECASE)
-# The same on one line: "Sure! The film ..." or "Here is a tweet: I love ...".
-_INTERJECTION = re.compile(r"^\s*(?:sure|certainly|of course|absolutely)\s*[,!.]\s+", re.IGNORECASE)
-_INLINE_LEAD = re.compile(r"^\s*(?:here(?:'s| is| are)|below is)\b[^:\n]{0,100}:\s*", re.IGNORECASE)
-_HEADING = re.compile(r"^\s*(?:#+\s*)?(?:\*\*)?(?:title|headline|review|tweet|text|example|article)\s*\d*\s*:(?:\*\*)?\s*", re.IGNORECASE)
-_LIST_MARK = re.compile(r"^\s*(?:\d{1,3}[.)]|[-*\u2022])\s+")
-QUOTES = "\"'\u201c\u201d\u2018\u2019`"
-_CLOSING = re.compile(r"\n\s*(?:i hope|let me know|feel free|note:)[^\n]*$", re.IGNORECASE)
 REASONS = ("empty", "refusal_or_meta", "too_short", "too_long", "duplicate", "contaminated", "near_duplicate",
            "label_issue")
 # Given the records that survived every other filter: which to drop for a wrong label, and a report.
 LabelChecker = Callable[[list[dict[str, Any]]], tuple[list[bool], dict[str, Any]]]
-
-
-def normalize(text: str) -> str:
-    """Strip what wraps the example rather than belongs to it, and collapse white space."""
-    text = text.replace("\r\n", "\n").strip()
-    text = _PREAMBLE_LINE.sub("", text, count=1)
-    text = _INLINE_LEAD.sub("", _INTERJECTION.sub("", text, count=1), count=1)
-    text = _CLOSING.sub("", text)
-    lines = [_LIST_MARK.sub("", _HEADING.sub("", line)) for line in text.split("\n")]
-    text = " ".join(line.strip() for line in lines if line.strip())
-    text = text.replace("**", "")
-    while len(text) >= 2 and text[0] in QUOTES and text[-1] in QUOTES:
-        text = text[1:-1].strip()
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _duplicate_key(text: str) -> str:
-    return re.sub(r"[^\w]+", " ", text.lower()).strip()
 
 
 def shingles(text: str, ngram: int) -> set[bytes]:
@@ -53,7 +25,7 @@ def shingles(text: str, ngram: int) -> set[bytes]:
 
     A text shorter than ``ngram`` words is one shingle, so it still gets a signature of its own.
     """
-    words = _duplicate_key(text).split()
+    words = duplicate_key(text).split()
     if len(words) <= ngram:
         return {" ".join(words).encode()}
     return {" ".join(words[i : i + ngram]).encode() for i in range(len(words) - ngram + 1)}
@@ -91,7 +63,7 @@ def contaminated(texts: list[str], sigs: list[MinHash], test_texts: list[str], p
     """Positions of the texts that equal a test text after normalising, or nearly copy one."""
     if not test_texts:
         return set()
-    test_keys = {_duplicate_key(normalize(text)) for text in test_texts}
+    test_keys = {duplicate_key(normalize(text)) for text in test_texts}
     test_sigs = dict(enumerate(signatures((normalize(text) for text in test_texts), params.minhash)))
     threshold = params.contamination.threshold
     index = MinHashLSH(threshold=threshold, num_perm=params.minhash.num_perm)
@@ -101,7 +73,7 @@ def contaminated(texts: list[str], sigs: list[MinHash], test_texts: list[str], p
     return {
         i
         for i, (text, signature) in enumerate(zip(texts, sigs))
-        if _duplicate_key(text) in test_keys or _resembles_indexed(signature, index, test_sigs, threshold)
+        if duplicate_key(text) in test_keys or _resembles_indexed(signature, index, test_sigs, threshold)
     }
 
 
@@ -137,10 +109,10 @@ def _drop_unusable(records: Iterable[dict[str, Any]], params: FilterParams) -> t
             removed["too_short"] += 1
         elif words > params.max_words:
             removed["too_long"] += 1
-        elif _duplicate_key(text) in seen:
+        elif duplicate_key(text) in seen:
             removed["duplicate"] += 1
         else:
-            seen.add(_duplicate_key(text))
+            seen.add(duplicate_key(text))
             kept.append({**record, "text": text})
     return kept, removed
 
@@ -204,12 +176,9 @@ def filter_replicates(
     the failure of 1 of 5 labels stays under any failure rate meant for flaky backends.
     """
     test_texts = list(test_texts)
-    groups: dict[int, list[dict[str, Any]]] = {}
-    for record in records:
-        groups.setdefault(record.get("replicate", 0), []).append(record)
     kept: list[dict[str, Any]] = []
     per_replicate: dict[str, dict[str, Any]] = {}
-    for replicate, group in sorted(groups.items()):
+    for replicate, group in by_replicate(records).items():
         kept_here, counts = filter_synthetic(group, params, test_texts, check_labels, labels)
         missing = [label for label, n in counts["kept_per_label"].items() if n == 0]
         if missing and not params.allow_missing_labels:

@@ -10,11 +10,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from synthclf.answers import refusal_or_meta
+from synthclf.answers import complete_sentences, example_key, refusal_or_meta
 from synthclf.errors import SynthclfError
 from synthclf.llm import BadResponse
 from synthclf.methods import AttributedRequests, GroundedRequests, MethodPrompts, load_method_prompts
-from synthclf.params import GenerateParams, check_method
+from synthclf.params import GenerateParams, Sampling, check_method
 from synthclf.prompts import Conversation, prompt_sha256
 from synthclf.tasks import Task
 
@@ -32,7 +32,7 @@ class ChatModel(Protocol):
     concurrency: int  # requests it serves at once (llm.concurrency, resolved)
 
     async def complete(
-        self, messages: list[dict[str, str]], *, seed: int, index: int, parse: Any = None, cut_ok: bool = False
+        self, messages: list[dict[str, str]], *, seed: int, index: int, parse: Any = None, cut: Any = None
     ) -> str | None: ...
 
     def retry_unusable_next_run(self) -> int: ...
@@ -71,6 +71,20 @@ def request_seed(seed: int, index: int) -> int:
     return random.Random(f"{seed}:{index}").randrange(2**31)
 
 
+def generation_sampling(task: Task, params: GenerateParams) -> Sampling:
+    """``params.sampling`` for ``task``, its max_tokens resolved from the task's word limit where null."""
+    max_tokens = params.sampling.max_tokens or math.ceil(task.prompts.word_limit * params.tokens_per_word)
+    return params.sampling.model_copy(update={"max_tokens": max_tokens})
+
+
+def _complete_sentences(content: str) -> str:
+    """generate.cut_off keep_sentences: what a cut-off answer keeps."""
+    kept = complete_sentences(content)
+    if not kept:
+        raise BadResponse("cut off at max_tokens inside its first sentence")
+    return kept
+
+
 def _example(content: str) -> str:
     """The answer as an example, or :class:`BadResponse` (retried with a new seed) if it holds none."""
     text = content.strip()
@@ -88,6 +102,9 @@ class RequestStream(Protocol):
     def next_messages(self) -> list[dict[str, str]]: ...
 
     def record_reply(self, reply: str) -> None: ...
+
+    def record_repeat(self) -> None:
+        """The model wrote again what it already wrote in this stream, instead of a new example."""
 
 
 @dataclass(frozen=True)
@@ -142,20 +159,31 @@ async def _run_chat(
     llm: ChatModel,
     seed: int,
     inputs: MethodInputs,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[dict[str, Any]], int, int]:
     conversation = _stream(task, method, plan.label, params, random.Random(f"{seed}:{task.name}:{method}:{plan.chat}"), inputs)
     records: list[dict[str, Any]] = []
     failures = 0
     turn = 0
+    cut = _complete_sentences if params.cut_off == "keep_sentences" else None
+    written: set[str] = set()
+    repeats = 0
     while len(records) < plan.quota and turn < TURNS_PER_OUTPUT * plan.quota:
         messages = conversation.next_messages()
         index = plan.first_index + turn
         turn += 1
         per_request_seed = request_seed(seed, index)
-        text = await llm.complete(messages, seed=per_request_seed, index=index, parse=_example)
+        text = await llm.complete(messages, seed=per_request_seed, index=index, parse=_example, cut=cut)
         if text is None:
             failures += 1
             continue
+        # Small models copy what they see of their own chat, and asking the same again mostly copies again:
+        # the chat asks for something more diverse instead. The filter would drop the copy anyway.
+        key = example_key(text)
+        if key in written:
+            repeats += 1
+            conversation.record_repeat()
+            continue
+        written.add(key)
         conversation.record_reply(text)
         records.append(
             {
@@ -168,7 +196,7 @@ async def _run_chat(
                 "request_index": index,
             }
         )
-    return records, failures
+    return records, failures, repeats
 
 
 def replicate_seed(seed: int, replicate: int) -> int:
@@ -201,7 +229,7 @@ def generate_synthetic(
                        resolve_chats_per_label(params, len(task.labels), llm.concurrency))
     seeds = [replicate_seed(seed, r) for r in range(params.replicates)]
 
-    async def run_all() -> list[tuple[list[dict[str, Any]], int]]:
+    async def run_all() -> list[tuple[list[dict[str, Any]], int, int]]:
         return await asyncio.gather(*(_run_chat(task, method, plan, params, llm, s, inputs) for s in seeds for plan in plans))
 
     results = asyncio.run(run_all())
@@ -209,13 +237,14 @@ def generate_synthetic(
     per_replicate = {}
     for r in range(params.replicates):
         chats = results[r * len(plans):(r + 1) * len(plans)]
-        replicate = [{**record, "replicate": r} for chat_records, _ in chats for record in chat_records]
+        replicate = [{**record, "replicate": r} for chat_records, _, _ in chats for record in chat_records]
         for i, record in enumerate(replicate):
             record["id"] = f"{task.name}-{method}-r{r}-{i:05d}"
         per_replicate[str(r)] = len(replicate)
         records += replicate
-    failures = sum(f for _, f in results)
-    attempts = len(records) + failures
+    failures = sum(f for _, f, _ in results)
+    repeats = sum(r for _, _, r in results)
+    attempts = len(records) + failures + repeats
     wanted = params.per_label * len(task.labels) * params.replicates
     summary = {
         "n": len(records),
@@ -224,15 +253,21 @@ def generate_synthetic(
         "replicates": params.replicates,
         "per_replicate": per_replicate,
         "failed_requests": failures,
-        "failure_rate": failures / attempts if attempts else 0.0,
+        # Answers that repeated their chat word for word; they count as failed in failure_rate too.
+        "repeats": repeats,
+        "failure_rate": (failures + repeats) / attempts if attempts else 0.0,
         "per_label": dict(sorted(Counter(r["label"] for r in records).items())),
     }
     if summary["failure_rate"] > params.max_failure_rate:
         unusable = llm.retry_unusable_next_run()
         raise SynthclfError(
-            f"{task.name}/{method}: {failures} of {attempts} requests failed "
-            f"({summary['failure_rate']:.0%} > generate.max_failure_rate {params.max_failure_rate:.0%}); "
+            f"{task.name}/{method}: {failures + repeats} of {attempts} requests failed "
+            f"({summary['failure_rate']:.0%} > generate.max_failure_rate {params.max_failure_rate:.0%}; "
+            f"{repeats} of them repeated their chat); "
             f"every answer is cached: a re-run asks only the {unusable} request(s) whose answers were unusable again, "
-            f"with new seeds, and any that failed in transport; last failure: {llm.last_failure}"
+            f"with new seeds, and any that failed in transport"
+            + ("; repeats are answers like any other and come back from the cache: for them raise "
+               "generate.max_failure_rate or change seed" if repeats else "")
+            + f"; last failure: {llm.last_failure}"
         )
     return records, summary

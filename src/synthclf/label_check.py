@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from synthclf.generation import ChatModel, request_seed
-from synthclf.llm import BadResponse
+from synthclf.llm import BadResponse, as_is
 from synthclf.params import LabelCheckParams
 from synthclf.tasks import Task
 
@@ -69,7 +69,7 @@ def judge_labels(task: Task, texts: Sequence[str], llm: ChatModel, seed: int) ->
                 llm.complete(
                     [{"role": "system", "content": task.prompts.context},
                      {"role": "user", "content": JUDGE_PROMPT.format(options=options, text=text)}],
-                    seed=request_seed(seed, i), index=i, parse=parse, cut_ok=True,
+                    seed=request_seed(seed, i), index=i, parse=parse, cut=as_is,
                 )
                 for i, text in enumerate(texts)
             )

@@ -30,6 +30,7 @@ from synthclf.errors import SynthclfError
 from synthclf.intervals import ItemResampler, Predictions, Replicates, Resampled
 from synthclf.io import read_examples, read_jsonl
 from synthclf.params import TrainParams
+from synthclf.replicates import by_replicate, predictions_by_replicate
 
 Record = Mapping[str, Any]
 # classifier -> split -> one list per replicate of one prediction list per seed.
@@ -293,33 +294,31 @@ def read_predictions(path: str | Path, kinds: Sequence[str], items: Mapping[str,
     """A train stage predictions file as ``{classifier: {split: [replicate][seed] predictions}}``
     (replicates and seeds in ascending order) for ``kinds`` and the splits of ``items`` (split ->
     number of items), refusing a file that lacks any of them or labels the wrong number of items."""
-    grouped: dict[str, dict[str, dict[int, dict[int, Predictions]]]] = defaultdict(lambda: defaultdict(dict))
+    selected: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for number, row in enumerate(read_jsonl(path), 1):
-        try:
-            kind, split, replicate, seed, predicted = (row[k] for k in ("classifier", "split", "replicate", "seed", "predicted"))
+        try:  # replicate and seed are grouped on below; looked up here so that a row lacking one is named
+            kind, split, _, _, predicted = (row[k] for k in ("classifier", "split", "replicate", "seed", "predicted"))
         except KeyError as exc:
             raise SynthclfError(f"{path}: row {number}: no field {exc.args[0]!r}") from None
         if kind in kinds and split in items:
             if len(predicted) != items[split]:
                 raise SynthclfError(f"{path}: row {number}: {len(predicted)} predictions for {items[split]} {split} items "
                                     "(the real data changed since the train stage ran?)")
-            grouped[kind][split].setdefault(int(replicate), {})[int(seed)] = predicted
-    missing = [f"{kind} on {split}" for kind in kinds for split in items if not grouped[kind][split]]
+            selected[kind, split].append(row)
+    grouped = {(kind, split): predictions_by_replicate(selected[kind, split]) for kind in kinds for split in items}
+    missing = [f"{kind} on {split}" for kind in kinds for split in items if not grouped[kind, split]]
     if missing:
         raise SynthclfError(f"{path}: no predictions of {', '.join(missing)}; run the train stage")
-    return {kind: {split: [[seeds[s] for s in sorted(seeds)] for _, seeds in sorted(grouped[kind][split].items())]
-                   for split in items} for kind in kinds}
+    return {kind: {split: grouped[kind, split] for split in items} for kind in kinds}
 
 
 def read_replicates(path: str | Path, labels: Sequence[str]) -> list[list[Record]]:
     """A filtered synthetic set split into its generation replicates, in ascending order (a record
     without a ``replicate`` field belongs to replicate 0, as in the train stage)."""
-    groups: dict[int, list[Record]] = defaultdict(list)
-    for record in read_examples(path, labels):
-        groups[int(record.get("replicate", 0))].append(record)
+    groups = by_replicate(read_examples(path, labels))
     if not groups:
         raise SynthclfError(f"{path}: no synthetic examples")
-    return [groups[r] for r in sorted(groups)]
+    return list(groups.values())
 
 
 def task_learning_curve(

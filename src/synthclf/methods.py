@@ -60,6 +60,9 @@ class AttributedRequests:
     def record_reply(self, reply: str) -> None:
         """Requests are independent: nothing carries over."""
 
+    def record_repeat(self) -> None:
+        """The next request draws anew anyway."""
+
 
 @dataclass
 class GroundedRequests:
@@ -83,3 +86,6 @@ class GroundedRequests:
 
     def record_reply(self, reply: str) -> None:
         """Requests are independent: nothing carries over."""
+
+    def record_repeat(self) -> None:
+        """The next request draws anew anyway."""

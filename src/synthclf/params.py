@@ -74,8 +74,11 @@ class LocalModel(_Section):
     @property
     def server_count(self) -> int:
         """``servers``, or one per CPU core this process may run on."""
-        if self.servers:
-            return self.servers
+        return self.servers or self.available_cores()
+
+    @staticmethod
+    def available_cores() -> int:
+        """The CPU cores this process may run on (a container or taskset may allow fewer than the machine has)."""
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
@@ -183,7 +186,10 @@ def judge_llm(llm: LLMParams, judge: JudgeParams) -> LLMParams:
 class Sampling(_Section):
     temperature: float = Field(ge=0, le=2)
     top_p: float = Field(gt=0, le=1)
-    max_tokens: int = Field(gt=0)
+    max_tokens: int | None = Field(gt=0)  # generate's null: from the task's word limit (generation_sampling)
+    # OpenAI takes at most 4. Stages whose answer is no example (a verdict, a list) set none: it may
+    # go on over paragraphs.
+    stop: list[str] = Field(max_length=4)
 
 
 class GenerateParams(_Section):
@@ -200,6 +206,12 @@ class GenerateParams(_Section):
     history_turns: int = Field(ge=0)
     few_shot_k: int = Field(gt=0)
     max_failure_rate: float = Field(ge=0, le=1)
+    # With sampling.max_tokens null, an answer may take this many tokens per word of the task's
+    # word_limit: a model that ignores the limit is stopped near it instead of paid to go on.
+    tokens_per_word: float = Field(gt=0)
+    # An answer cut off at max_tokens: keep_sentences keeps its complete sentences (retried if it has
+    # none); retry asks again with a new seed.
+    cut_off: Literal["keep_sentences", "retry"]
     sampling: Sampling
 
 

@@ -65,10 +65,11 @@ class Conversation:
     outputs: int = 0
     _history: list[Message] = field(default_factory=list)
     _asked: str = ""
+    _repeated: bool = False
 
     def next_messages(self) -> list[Message]:
         """The messages of the next request (the conversation so far plus the new user turn)."""
-        ask_for_diversity = self.outputs > 0 and self.outputs % self.diversity_every == 0
+        ask_for_diversity = self._repeated or (self.outputs > 0 and self.outputs % self.diversity_every == 0)
         request = self._asked = DIVERSITY_PROMPT if ask_for_diversity else generation_prompt(self.task, self.label)
         if self.examples:
             shown = self.rng.sample(list(self.examples), min(self.k, len(self.examples)))
@@ -84,3 +85,8 @@ class Conversation:
         # the window is kept: a chat of many thousand turns must not copy or hold all of them.
         del self._history[2 : len(self._history) - 2 * self.history_turns]
         self.outputs += 1
+        self._repeated = False
+
+    def record_repeat(self) -> None:
+        """The model wrote again what it wrote before: the next request is the diversity prompt."""
+        self._repeated = True

@@ -28,7 +28,7 @@ from synthclf.tables import (
     worth_table,
     worth_text,
 )
-from synthclf.titles import CLASSIFIER_TITLES, percent
+from synthclf.titles import CLASSIFIER_TITLES, bounds, percent
 
 # What each figure of the diversity table means, in the report's words.
 DIVERSITY_NOTES = [
@@ -83,16 +83,11 @@ def verdicts(summary: Mapping[str, Any], methods: Sequence[str], classifier: str
         to = "" if curved == classifier else f" to {CLASSIFIER_TITLES.get(curved, curved)}"
         worth_part = "" if worth is None else f" It is worth {worth_text(worth)} real examples{to}."
         lines.append(
-            f"- **{task}** ({stars(t['subjectivity'])}): real data {percent(real['macro_f1'], interval=_span(real))}, "
-            f"{title(best)}{chosen} {percent(synthetic['macro_f1'], interval=_span(synthetic))}: "
+            f"- **{task}** ({stars(t['subjectivity'])}): real data {percent(real['macro_f1'], interval=bounds(real, 'macro_f1'))}, "
+            f"{title(best)}{chosen} {percent(synthetic['macro_f1'], interval=bounds(synthetic, 'macro_f1'))}: "
             f"{gap_sentence(t['gap'][best][classifier])}.{worth_part}{floor}"
         )
     return lines
-
-
-def _span(record: Mapping[str, Any]) -> tuple[float, float] | None:
-    low, high = record.get("macro_f1_low"), record.get("macro_f1_high")
-    return None if low is None or high is None else (low, high)
 
 
 def trend_words(summary: Mapping[str, Any], methods: Sequence[str], classifier: str) -> list[str]:

@@ -23,7 +23,7 @@ import numpy as np
 
 from synthclf.correlations import correlation
 from synthclf.generation import ChatModel, request_seed
-from synthclf.llm import BadResponse
+from synthclf.llm import BadResponse, as_is
 from synthclf.tasks import Task
 
 # The paper's notion, paraphrased for the judge (Li et al., 2023, Sec. 5).
@@ -72,7 +72,7 @@ def judge_pairs(tasks: Mapping[str, Task], pairs: Sequence[tuple[str, str]], llm
         messages = [{"role": "system", "content": DEFINITION},
                     {"role": "user", "content": QUESTION.format(a=describe(tasks[a]), b=describe(tasks[b]))}]
         # The letter comes first; what the model adds after it may run past max_tokens.
-        choice = await llm.complete(messages, seed=request_seed(seed, i), index=i, parse=parse_choice, cut_ok=True)
+        choice = await llm.complete(messages, seed=request_seed(seed, i), index=i, parse=parse_choice, cut=as_is)
         return None if choice is None else {"A": a, "B": b}[choice]
 
     async def run() -> list[str | None]:

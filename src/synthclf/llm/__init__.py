@@ -6,6 +6,6 @@
     llm.usage.as_dict()      # what this run did (requests, cache hits, wall time): for the run log
 """
 
-from synthclf.llm.client import LLM, BadResponse, Cost, Usage, open_llm, run_log_path
+from synthclf.llm.client import LLM, BadResponse, Cost, Usage, as_is, open_llm, run_log_path
 
-__all__ = ["LLM", "BadResponse", "Cost", "Usage", "open_llm", "run_log_path"]
+__all__ = ["LLM", "BadResponse", "Cost", "Usage", "as_is", "open_llm", "run_log_path"]

@@ -91,6 +91,7 @@ class Usage:
     failures: int = 0  # complete() calls that returned None
     retries: int = 0  # requests repeated after a transport error (429, 5xx, timeout, dropped, malformed)
     bad_responses: int = 0  # answers rejected as empty, truncated, refused, or by the caller's parser
+    cut_kept: int = 0  # answers cut off at max_tokens of which the caller's ``cut`` kept a part
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float = 0.0
@@ -162,7 +163,10 @@ class LLM:
         self.last_failure: str | None = None
         self._unusable_items: list[str] = []  # items whose every attempt was unusable, for retry_unusable_next_run
         self._params = params
-        self._sampling = sampling.model_dump()
+        if sampling.max_tokens is None:
+            raise SynthclfError("sampling.max_tokens is null: resolve it first (synthclf.generation.generation_sampling)")
+        # No stop sequence is the request as it was before stop sequences existed: the same cache key.
+        self._sampling = {key: value for key, value in sampling.model_dump().items() if key != "stop" or value}
         self._identity = endpoint.identity
         self._base_urls = [endpoint.base_url] if endpoint.base_url else []
         self._api_key = endpoint.api_key
@@ -182,13 +186,16 @@ class LLM:
         self._batch = BatchRunner(self, params.batch, params.max_retries) if params.batch.enabled else None
 
     async def complete(self, messages: Messages, *, seed: int, index: int,
-                       parse: Callable[[str], str] | None = None, cut_ok: bool = False) -> str | None:
+                       parse: Callable[[str], str] | None = None,
+                       cut: Callable[[str], str] | None = None) -> str | None:
         """The (parsed) content of one chat completion, or None if no usable answer could be had.
 
         ``index`` tells apart requests that are otherwise identical (the n-th sample of one prompt).
-        ``parse`` may raise :class:`BadResponse`; empty, truncated (finish_reason "length") and
-        refused answers are rejected before it, truncated ones only unless ``cut_ok`` (for a judge
-        whose verdict is in the first words, however long the model goes on). Each rejected answer is retried up to
+        ``parse`` may raise :class:`BadResponse`; empty and refused answers are rejected before it.
+        An answer cut off at max_tokens (finish_reason "length") is rejected too, unless ``cut`` says
+        what to keep of it before ``parse`` sees it (it may raise :class:`BadResponse` as well):
+        :func:`as_is` for a judge whose verdict is in the first words however long the model goes
+        on, the complete sentences for an example. Each rejected answer is retried up to
         ``llm.bad_response_retries`` times with a new seed (the same seed would repeat it).
         Raises :class:`SynthclfError` only for problems no retry can fix (key rejected, model not
         found, quota exhausted, server down).
@@ -198,7 +205,7 @@ class LLM:
         if collector is not None:
             collector.enter()
         try:
-            return await self._complete(messages, seed, index, parse, cut_ok)
+            return await self._complete(messages, seed, index, parse, cut)
         finally:
             if collector is not None:
                 collector.leave()
@@ -207,7 +214,7 @@ class LLM:
             self._bar.update(1)
 
     async def _complete(self, messages: Messages, seed: int, index: int,
-                        parse: Callable[[str], str] | None, cut_ok: bool) -> str | None:
+                        parse: Callable[[str], str] | None, cut: Callable[[str], str] | None) -> str | None:
         # An item sent back by a failed run starts a new round of attempts: new seeds, not the cached rejects.
         item = request_key(self._identity, messages, self._sampling, seed, index, attempt=-1)
         per_round = self._params.bad_response_retries + 1
@@ -238,13 +245,15 @@ class LLM:
                 self.usage.tokens_out += response.tokens_out
                 self.usage.cost_usd += usd
             self.data_cost.add(response.tokens_in, response.tokens_out, usd)
-            reason = _unusable(response, cut_ok)
+            reason = _unusable(response, cut_ok=cut is not None)
             if reason is None:
                 assert response.content is not None  # _unusable rejects None
-                if parse is None:
-                    return response.content
                 try:
-                    return parse(response.content)
+                    content = response.content
+                    if response.finish_reason == "length" and cut is not None:
+                        content = cut(content)
+                        self.usage.cut_kept += 1
+                    return content if parse is None else parse(content)
                 except BadResponse as exc:
                     reason = str(exc) or "rejected by the parser"
             self.usage.bad_responses += 1
@@ -280,6 +289,7 @@ class LLM:
                         temperature=self._sampling["temperature"],
                         top_p=self._sampling["top_p"],
                         max_tokens=self._sampling["max_tokens"],
+                        stop=self._sampling.get("stop", openai.NOT_GIVEN),
                     )
                     response = _to_cached(completion)
                 except openai.APIStatusError as exc:
@@ -319,9 +329,10 @@ class LLM:
 
     def _body(self, messages: Messages, seed: int) -> dict[str, Any]:
         """The JSON body of one chat completion request, as a line of a batch file carries it."""
-        return {"model": self._params.model, "messages": messages, "seed": seed,
+        body = {"model": self._params.model, "messages": messages, "seed": seed,
                 "temperature": self._sampling["temperature"], "top_p": self._sampling["top_p"],
                 "max_tokens": self._sampling["max_tokens"]}
+        return {**body, "stop": self._sampling["stop"]} if "stop" in self._sampling else body
 
     async def _api_call(self, what: str, call: Callable[[openai.AsyncOpenAI], Awaitable[T]], *,
                         missing_ok: bool = False) -> T:
@@ -418,7 +429,8 @@ class LLM:
         if self._session is None or self._session.loop is not loop:
             if not self._base_urls:
                 # The embedded servers start at the first cache miss: a fully cached re-run never loads the
-                # model. Starting blocks the loop for a second or so, but every request is waiting for it.
+                # model. Starting blocks the loop for a second or so (for as long as another run's embedded
+                # servers hold the machine, see server.machine_gate), but every request is waiting for it.
                 # One attempt only: a model that failed to load would fail again, slowly, for every item.
                 start, self._start_servers = self._start_servers, None
                 if start is None:
@@ -479,7 +491,12 @@ def attempt_seed(seed: int, attempt: int) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF  # llama.cpp takes 32-bit seeds
 
 
-def _unusable(response: CachedResponse, cut_ok: bool = False) -> str | None:
+def as_is(content: str) -> str:
+    """``complete(cut=as_is)``: a cut-off answer is used whole, for a judge whose verdict comes first."""
+    return content
+
+
+def _unusable(response: CachedResponse, cut_ok: bool) -> str | None:
     if response.refusal:
         return "refused"
     if response.finish_reason == "length" and not cut_ok:
@@ -574,7 +591,9 @@ def open_llm(params: LLMParams, sampling: Sampling, *, progress_total: int | Non
     """An :class:`LLM` for ``params.backend``, usable until the block ends.
 
     For backend local the GGUF is resolved (and fetched once) here, and the embedded server starts at
-    the first request that misses the cache and stops when the block ends, Ctrl-C included. The
+    the first request that misses the cache and stops when the block ends, Ctrl-C included; if another
+    process's embedded servers are running, it first waits for them to stop (one line on stderr says
+    so). Hosted backends never wait. The
     response cache lives in ``params.cache_dir`` or ``cache_root()/"llm"``. The progress bar advances
     once per ``complete()`` call. Debug logging on ``synthclf.llm`` also shows llama.cpp's logs.
     When the block ends, however it ends, this run's :class:`Usage` (requests, cache hits, retries,

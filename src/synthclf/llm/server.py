@@ -4,6 +4,10 @@ The server speaks the same Chat Completions protocol as every other backend, so 
 has one path. It listens on a port the OS picks (no race with other processes), only on the
 loopback interface, and answers only requests carrying a key made up for this run, so other local
 users cannot drive it. It lives exactly as long as its ``with`` block; Ctrl-C stops it too.
+
+The embedded servers of all synthclf processes on a machine take turns (:func:`machine_gate`): two
+pipelines, a stage run by hand beside one, or a ``dvc queue start -j 2`` sweep never run their
+servers at the same time.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import os
 import secrets
 import signal
 import struct
+import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -22,15 +28,27 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tqdm import tqdm
+
 from synthclf.distributions import extract_member, fetch_distribution
 from synthclf.errors import SynthclfError
 from synthclf.params import LocalModel
+
+try:
+    import fcntl
+except ImportError:  # not POSIX (Windows): no gate, runs there do not take turns
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 GGUF_MAGIC = b"GGUF"
 READY_TIMEOUT_S = 60.0
+GATE_FILE = "synthclf-embedded-llm.lock"
+# How often a waiting run tries the gate again; also how late it notices that the gate came free.
+GATE_POLL_S = 0.1
+# A waiting run names the holder's pid; it waits this long for a holder that has just taken the gate to write it.
+GATE_PID_GRACE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -68,9 +86,140 @@ def check_gguf(path: Path) -> None:
         raise SynthclfError(f"{path}: unsupported GGUF version {version} (corrupt file?)")
 
 
-def available_cores() -> int:
-    """The CPU cores this process may run on (a container or taskset may allow fewer than the machine has)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+def gate_path() -> Path:
+    """The machine's gate: in the temp dir, not the synthclf cache, since two runs may use different caches."""
+    return Path(tempfile.gettempdir()) / GATE_FILE
+
+
+# This process's hold on the gate: servers of one process (a pool, or a generator and a judge open at
+# once) share it; waiting for itself would never end.
+_gate_mutex = threading.Lock()
+_gate_fd: int | None = None
+_gate_users = 0
+
+
+@contextmanager
+def machine_gate() -> Iterator[None]:
+    """Hold the machine-wide gate on embedded servers until the block ends, waiting for it if need be.
+
+    Why a gate: each run sizes its servers to all the cores, and llama.cpp's threads wait for one
+    another at every step of a token (spinning, by default), so two runs' servers at once do not share
+    the cores, they stall each other far more than twofold. Requests then outlast the client's
+    timeout and are retried into the same crowd, and the work of every abandoned attempt is lost:
+    a stage of 500 requests made no progress for 36 minutes. Taking turns, each run's servers have the
+    cores to themselves, no request waits longer than it would alone, and two runs take about as long
+    as both one after the other. Answers do not change: each run still uses its own one-slot servers.
+
+    ``flock`` rather than a pid file: the OS releases it when its holder ends, however it ends
+    (SIGKILL, out of memory), so a dead run never blocks the next. Re-entrant within a process.
+    """
+    global _gate_fd, _gate_users
+    with _gate_mutex:
+        if _gate_users == 0 and fcntl is not None:
+            _gate_fd = _take_gate(gate_path())
+        _gate_users += 1
+    try:
+        yield
+    finally:
+        with _gate_mutex:
+            _gate_users -= 1
+            if _gate_users == 0 and _gate_fd is not None:
+                fd, _gate_fd = _gate_fd, None
+                _release_gate(fd)
+
+
+def _open_gate(path: Path) -> int | None:
+    # Machine-wide means other users too. O_NOFOLLOW: a link planted in /tmp must not make us write
+    # elsewhere. Another user's file may refuse O_CREAT (fs.protected_regular) or writing: then it is
+    # opened without them, which is enough to lock it (the holder's pid is then not recorded).
+    for flags in (os.O_RDWR | os.O_CREAT, os.O_RDWR, os.O_RDONLY):
+        try:
+            fd = os.open(path, flags | os.O_NOFOLLOW, 0o666)
+        except PermissionError:
+            continue
+        except OSError as exc:
+            log.warning("cannot open %s (%s): this run's embedded LLM does not wait for other runs", path,
+                        exc.strerror)
+            return None
+        if flags & os.O_CREAT:
+            try:
+                os.fchmod(fd, 0o666)  # the umask narrowed it; other users' runs must be able to record their pid
+            except OSError:
+                pass  # another user's file
+        return fd
+    log.warning("cannot open %s (permission denied): this run's embedded LLM does not wait for other runs", path)
+    return None
+
+
+def _take_gate(path: Path) -> int | None:
+    """Lock ``path``, saying once on stderr that this run waits and for whom; Ctrl-C ends the wait."""
+    fd = _open_gate(path)
+    if fd is None:
+        return None
+    try:
+        started = time.monotonic()
+        announced = False
+        # Non-blocking attempts rather than a blocking flock, which Ctrl-C could not end: it waits in C.
+        with _sigint_raises():
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    pass
+                if not announced:
+                    holder = _read_pid(fd)
+                    if holder is not None or time.monotonic() - started > GATE_PID_GRACE_S:
+                        who = f" (pid {holder})" if holder is not None else ""
+                        tqdm.write(f"waiting for another synthclf run's embedded LLM on this machine{who} to finish; "
+                                   f"runs take turns, so that each has the CPU cores to itself ({path})",
+                                   file=sys.stderr)
+                        announced = True
+                time.sleep(GATE_POLL_S)
+        if announced:
+            log.info("the embedded LLM's turn came after %.0f s of waiting", time.monotonic() - started)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError:
+            pass  # opened read-only (another user's file): waiters are told less
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _release_gate(fd: int) -> None:
+    try:
+        os.ftruncate(fd, 0)  # no stale pid for a waiter to name
+    except OSError:
+        pass
+    os.close(fd)  # releases the lock
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii").strip()
+        return int(text) if text else None
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
+@contextmanager
+def _sigint_raises() -> Iterator[None]:
+    """Let Ctrl-C raise KeyboardInterrupt at once, also inside ``asyncio.run``.
+
+    The run starts its servers from inside the event loop, and asyncio's own Ctrl-C handler only
+    cancels the main task, which takes effect at the task's next await: after the wait, however long.
+    """
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
 
 
 @contextmanager
@@ -87,9 +236,11 @@ def embedded_servers(gguf: Path, local: LocalModel, verbose: bool = False) -> It
         log.warning("llm.local.parallel %d, prompt_cache %s: faster on many cores, but the same params no longer give "
                     "the same answers byte for byte", local.parallel, local.prompt_cache)
     count = local.server_count
-    threads = local.threads or max(1, available_cores() // count)
+    threads = local.threads or max(1, local.available_cores() // count)
     api_key = secrets.token_urlsafe(24)  # one key for the pool: the client scrubs it from every message
     with ExitStack() as stack:
+        # First in, last out: the gate is taken before any server starts and given back after all stopped.
+        stack.enter_context(machine_gate())
         yield [stack.enter_context(embedded_server(gguf, local, verbose, api_key=api_key, threads=threads))
                for _ in range(count)]
 
@@ -99,7 +250,15 @@ def embedded_server(gguf: Path, local: LocalModel, verbose: bool = False, *, api
                     threads: int | None = None) -> Iterator[EmbeddedServer]:
     """Serve ``gguf`` (from :func:`resolve_gguf`) with ``local``'s settings until the block ends, however it ends.
 
-    ``threads`` (default: ``local.threads``, else llama.cpp's choice) are this server's CPU threads."""
+    ``threads`` (default: ``local.threads``, else llama.cpp's choice) are this server's CPU threads.
+    It holds the machine's gate (:func:`machine_gate`) too, for callers that start one server directly."""
+    with machine_gate(), _embedded_server(gguf, local, verbose, api_key, threads) as server:
+        yield server
+
+
+@contextmanager
+def _embedded_server(gguf: Path, local: LocalModel, verbose: bool, api_key: str | None,
+                     threads: int | None) -> Iterator[EmbeddedServer]:
     import xllamacpp  # imported here: hosted backends never need the native library
 
     api_key = api_key or secrets.token_urlsafe(24)
@@ -121,6 +280,7 @@ def embedded_server(gguf: Path, local: LocalModel, verbose: bool = False, *, api
     params.verbosity = 3 if verbose else 1
 
     started = time.monotonic()
+    log.debug("starting an embedded LLM server for %s", gguf.name)
     with _sigint_deferred():
         try:
             server = xllamacpp.Server(params)

@@ -26,7 +26,7 @@ def main(args):
     params = load_params()
     task = load_task(args.task)
     metrics = task_learning_curve(".", task.name, list(task.labels), params.methods, params.train, params.seed,
-                                  params.intervals.resamples, params.intervals.level)
+                                  params.intervals)
     write_json(Path("metrics/learning_curve") / f"{task.name}.json", metrics)
     level = f"{params.intervals.level:.0%} intervals"
     for kind, points in metrics["curve"].items():

@@ -56,6 +56,14 @@ def test_an_answer_cut_inside_its_first_sentence_is_asked_again(server: FakeOpen
     assert usage["bad_responses"] == 1 and server.count == 5
 
 
+def test_a_cut_answer_whose_sentences_are_refused_counts_as_unusable_only(
+        server: FakeOpenAIServer, tmp_path: Path) -> None:
+    server.fail("length", text="I'm sorry, but I can't help with that request. Here is a film rev", match="positive")
+    records, usage = generate(server, tmp_path)
+    assert all("sorry" not in r["text"] for r in records) and len(records) == 4
+    assert usage["bad_responses"] == 1 and usage["cut_kept"] == 0 and server.count == 5
+
+
 def test_cut_off_retry_pays_for_a_new_answer_instead(server: FakeOpenAIServer, tmp_path: Path) -> None:
     server.fail("length", text="A gripping, tender film. The lead actor gives the perf", match="positive")
     records, usage = generate(server, tmp_path, cut_off="retry")

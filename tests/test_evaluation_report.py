@@ -78,7 +78,7 @@ def test_bootstrap_interval_of_rho():
 
 
 LABELS = ["neg", "pos"]
-PARAMS_INTERVALS = IntervalParams(resamples=400, level=0.95)
+PARAMS_INTERVALS = IntervalParams(resamples=400, level=0.95, correction="bonferroni")
 
 
 def _noisy(gold, accuracy, rng):
@@ -107,14 +107,16 @@ def test_verdicts_claim_a_gap_only_with_evidence_and_choose_the_method_on_valida
         "news": _evaluated({"validation": 0.95, "test": 0.95}, {"validation": 0.6, "test": 0.9}, {"validation": 0.9, "test": 0.7}),
         # Synthetic as good as real: no difference can be claimed.
         "humor": _evaluated({"validation": 0.8, "test": 0.8}, {"validation": 0.8, "test": 0.8}, {"validation": 0.5, "test": 0.5}, 1),
-        # Real data barely above chance: the relative gap is the one to read.
+        # Real data not detectably above chance: no verdict, whatever the gap.
         "tweets": _evaluated({"validation": 0.55, "test": 0.55}, {"validation": 0.5, "test": 0.5}, {"validation": 0.5, "test": 0.5}, 2),
+        # Real data above chance, but by less than 10 points: the relative gap is the one to read.
+        "sms": _evaluated({"validation": 0.59, "test": 0.59}, {"validation": 0.5, "test": 0.5}, {"validation": 0.5, "test": 0.5}, 3),
     }
     figures = {"n": 3, "draws": 2, "remote_clique": 0.8, "remote_clique_low": 0.7, "remote_clique_high": 0.9, "chamfer": 0.5,
                "similarity_to_real": 0.6, "distinct_1": 0.7, "distinct_2": None}
     diversity = {t: {"real": figures, "zero_shot": figures, "few_shot": figures} for t in evals}
     methods = ["zero_shot", "few_shot"]
-    summary = build_summary({"news": 1, "humor": 5, "tweets": 3}, evals, methods, ["enc"], diversity)
+    summary = build_summary({"news": 1, "humor": 5, "tweets": 3, "sms": 2}, evals, methods, ["enc"], diversity)
     news = summary["tasks"]["news"]
     # Each model's own scores, named by its replicate and training seed, for anyone who wants the raw spread.
     assert set(evals["news"]["test"]["scores"]["zero_shot"]["enc"]["by_model"]) == {"r0-s0", "r1-s0", "r2-s0"}
@@ -128,19 +130,24 @@ def test_verdicts_claim_a_gap_only_with_evidence_and_choose_the_method_on_valida
     # A share of the room above chance only where real data is detectably above chance.
     assert summary["tasks"]["tweets"]["gap"]["zero_shot"]["enc"]["macro_f1_relative"] is None
     assert 0 < gap["macro_f1_relative_low"] <= gap["macro_f1_relative"] <= gap["macro_f1_relative_high"]
-    assert summary["subjectivity_vs_gap"]["zero_shot"]["enc"]["n_tasks"] == 3
+    assert summary["subjectivity_vs_gap"]["zero_shot"]["enc"]["n_tasks"] == 4
+    # The two gaps of a task (two methods, one classifier) share the 5%; its one method comparison has it all.
+    assert gap["level"] == pytest.approx(0.975) and news["method_differences"]["few_shot - zero_shot"]["enc"]["level"] == 0.95
+    assert gap["real_above_chance"] and not summary["tasks"]["tweets"]["gap"]["zero_shot"]["enc"]["real_above_chance"]
 
     gen = {f"{t}/{m}": {"model": "m.gguf", "wanted": 4, "n": 4, "replicates": 3, "tokens_in": 10, "tokens_out": 5, "cost_usd": 0.0}
            for t in evals for m in methods}
-    text = render_report(summary, methods, ["enc"], gen, {}, {"gap": "figures/gap.png"}, {t: "why" for t in evals})
+    text = render_report(summary, methods, ["enc"], gen, {}, {"gap": "figures/gap.png"}, {t: "why" for t in evals}, level=0.95)
     section = text.split("## Verdict per task")[1].split("\n## ")[0]
     verdicts = {line.split("**")[1]: line for line in section.splitlines() if line.startswith("- **")}
     assert "Few-shot (chosen over Zero-shot on validation data)" in verdicts["news"]
     assert "synthetic data is worse by" in verdicts["news"]
     assert "no detectable difference at this size" in verdicts["humor"]
-    assert "little room to lose" in verdicts["tweets"]
+    assert "no verdict: the real-data classifier is not detectably above chance (50.0) either" in verdicts["tweets"]
+    assert "little room to lose" in verdicts["sms"] and "synthetic data is worse by" in verdicts["sms"]
+    assert "97.50% for the 2 real − synthetic gaps" in text
     assert "Generator: m.gguf" in text and "![Gap against subjectivity](figures/gap.png)" in text
-    assert "cannot be tested" in text  # 3 tasks: no exact test can reach p < 0.05
+    assert "cannot be tested" in text  # 4 tasks: no exact test can reach p < 0.05
     table = scores_table(summary, methods, "enc").splitlines()
     # Rows go from the most objective task to the most subjective one, as in the paper, with intervals.
     assert table[2].startswith("| news ") and table[-1].startswith("| humor ")

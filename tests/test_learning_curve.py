@@ -24,13 +24,14 @@ from synthclf.learning_curve import (
     stratified_order,
     task_learning_curve,
 )
-from synthclf.params import TrainParams
+from synthclf.params import IntervalParams, TrainParams
 
 TRAIN = [{"text": t, "label": y} for t, y in zip(TEXTS, LABELS)]
 TEST = [{"text": t, "label": y} for t, y in HELD_OUT]
 NAMES = ["cooking", "sports"]
 # Small enough for a quick test, large enough for percentiles that mean something.
 RESAMPLES = 300
+INTERVALS = IntervalParams(resamples=RESAMPLES, level=0.95, correction="bonferroni")
 
 
 def curve_params(**learning_curve) -> TrainParams:
@@ -112,7 +113,7 @@ def test_each_size_is_scored_over_its_draws_and_the_run_repeats_itself():
     params = curve_params(sizes=[20, 10, 40, 100], draws=3, mixes=False)
 
     def run() -> dict:
-        return learning_curve(TRAIN, {"test": TEST}, NAMES, params, {}, {}, seed=0, resamples=RESAMPLES, level=0.95)
+        return learning_curve(TRAIN, {"test": TEST}, NAMES, params, {}, {}, seed=0, intervals=INTERVALS)
 
     metrics = run()
     assert metrics == run()
@@ -131,7 +132,8 @@ HALF_RIGHT = ["a"] * 20  # every "a" right, every "b" wrong
 
 def test_matched_difference_is_real_minus_synthetic_on_the_same_items():
     resampler = ItemResampler(GOLD, ["a", "b"], RESAMPLES, seed=0)
-    matched = matched_comparison(resampler, [[GOLD], [GOLD]], [[HALF_RIGHT], [HALF_RIGHT]], size=12, level=0.95)
+    matched = matched_comparison(resampler, [[GOLD], [GOLD]], [[HALF_RIGHT], [HALF_RIGHT]], size=12, level=0.95,
+                                 difference_level=0.95)
     assert matched["size"] == 12
     assert matched["real"]["macro_f1"] == 1.0 and matched["synthetic"]["accuracy"] == 0.5
     difference = matched["difference"]
@@ -143,11 +145,11 @@ def test_a_mix_that_changes_no_prediction_gains_exactly_nothing():
     resampler = ItemResampler(GOLD, ["a", "b"], RESAMPLES, seed=0)
     # Draws that differ, so that an unpaired interval would be wide; each mix predicts as its draw.
     by_draw = [[GOLD], [HALF_RIGHT], [["b"] * 20]]
-    unchanged = mix_gain(resampler, [[seeds] * 2 for seeds in by_draw], by_draw, level=0.95, seed=0)
-    assert unchanged["gain"] == {key: 0.0 for key in ("macro_f1", "macro_f1_low", "macro_f1_high",
-                                                       "accuracy", "accuracy_low", "accuracy_high")}
+    unchanged = mix_gain(resampler, [[seeds] * 2 for seeds in by_draw], by_draw, level=0.95, gain_level=0.95, seed=0)
+    assert unchanged["gain"] == {"level": 0.95, **{key: 0.0 for key in ("macro_f1", "macro_f1_low", "macro_f1_high",
+                                                                       "accuracy", "accuracy_low", "accuracy_high")}}
     assert unchanged["macro_f1_low"] < unchanged["macro_f1_high"]
-    helped = mix_gain(resampler, [[[GOLD]] * 2 for _ in by_draw], by_draw, level=0.95, seed=0)
+    helped = mix_gain(resampler, [[[GOLD]] * 2 for _ in by_draw], by_draw, level=0.95, gain_level=0.95, seed=0)
     assert helped["macro_f1"] == 1.0 and helped["gain"]["accuracy"] == pytest.approx(1 - np.mean([1.0, 0.5, 0.5]))
     assert helped["gain"]["macro_f1_low"] >= 0
 
@@ -179,7 +181,7 @@ def test_the_stage_compares_size_matched_real_subsets_and_mixes_on_test_and_vali
     params = curve_params(sizes=[10, 20], draws=2, mixes=True)
 
     def run() -> dict:
-        return task_learning_curve(tmp_path, "toy", NAMES, ["zero_shot"], params, seed=0, resamples=RESAMPLES, level=0.95)
+        return task_learning_curve(tmp_path, "toy", NAMES, ["zero_shot"], params, seed=0, intervals=INTERVALS)
 
     metrics = run()
     assert json.loads(json.dumps(metrics)) == metrics == run()
@@ -194,6 +196,10 @@ def test_the_stage_compares_size_matched_real_subsets_and_mixes_on_test_and_vali
         assert mixed["40"]["gain"]["macro_f1"] == pytest.approx(mixed["40"]["macro_f1"] - 1.0)
         for point in [*mixed.values(), *(p["gain"] for p in mixed.values())]:
             assert point["macro_f1_low"] <= point["macro_f1"] <= point["macro_f1_high"]
+        # One method, one classifier: the matched difference is a family of one; the three gains
+        # (two curve sizes and the full set) share the 5% among them.
+        assert matched["difference"]["level"] == 0.95
+        assert [p["gain"]["level"] for p in mixed.values()] == [pytest.approx(1 - 0.05 / 3)] * 3
     assert matched["synthetic"]["accuracy"] == pytest.approx(2 / 3)  # validation: one of three items wrong
     assert len(metrics["curve"]["tfidf_lr"]["10"]["draws"]) == 2
 

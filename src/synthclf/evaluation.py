@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
 from synthclf.errors import SynthclfError
-from synthclf.intervals import ItemResampler, chance_macro_f1, relative_gap
+from synthclf.intervals import ItemResampler, chance_macro_f1, family_level, relative_gap
 from synthclf.params import IntervalParams
 from synthclf.replicates import predictions_by_replicate
 
@@ -84,9 +84,18 @@ def evaluate_sources(
     ``splits`` maps a split name (validation, test) to its records; ``predictions`` maps a source
     (real and each method) to the train stage's prediction rows. The test split also gets per-class
     F1, accuracy by annotator and proxy agreement, and each model's own scores.
+
+    The real - method differences of the task (every method x classifier) are one family, the
+    method - method differences another: each difference's interval is at the ``level`` that keeps
+    its family's intervals at ``intervals.level`` together, stored beside it. A real - method
+    difference also says whether real data's classifier is detectably above chance: where it is
+    not, neither source has learned the task and their difference is no verdict on synthetic data.
     """
     sources = ["real", *methods]
-    pairs = [("real", m) for m in methods] + [(b, a) for i, a in enumerate(methods) for b in methods[i + 1:]]
+    gaps = [("real", m) for m in methods]
+    pairs = gaps + [(b, a) for i, a in enumerate(methods) for b in methods[i + 1:]]
+    gap_level = family_level(intervals.level, len(gaps) * len(classifiers), intervals.correction)
+    method_level = family_level(intervals.level, (len(pairs) - len(gaps)) * len(classifiers), intervals.correction)
     out: dict[str, Any] = {"n": {split: len(records) for split, records in splits.items()}}
     for split, records in splits.items():
         gold = [r["label"] for r in records]
@@ -114,15 +123,17 @@ def evaluate_sources(
                     entry.update(mean_scores(list(runs.values())))
                     entry["by_model"] = {name: {k: run[k] for k in ("macro_f1", "accuracy")} for name, run in runs.items()}
                 scores.setdefault(source, {})[clf] = entry
+            above_chance = bool(scores["real"][clf]["macro_f1_low"] > chance)
             for a, b in pairs:
-                diff = (resampled[a] - resampled[b]).summary(intervals.level)
+                level = gap_level if a == "real" else method_level
+                diff = {**(resampled[a] - resampled[b]).summary(level), "level": level}
                 if a == "real":
-                    relative = relative_gap(resampled[a], resampled[b], chance).summary(intervals.level)
-                    # A share of a room that may not exist means nothing: only where real data is
-                    # detectably above chance.
-                    if not scores["real"][clf]["macro_f1_low"] > chance:
+                    relative = relative_gap(resampled[a], resampled[b], chance).summary(level)
+                    # A share of a room that may not exist means nothing.
+                    if not above_chance:
                         relative = dict.fromkeys(relative)
                     diff.update({f"macro_f1_relative{k[len('macro_f1'):]}": v for k, v in relative.items()})
+                    diff["real_above_chance"] = above_chance
                 differences.setdefault(f"{a} - {b}", {})[clf] = diff
         out[split] = {"chance_macro_f1": chance, "scores": scores, "differences": differences}
     return out

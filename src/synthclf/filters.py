@@ -9,7 +9,7 @@ from typing import Any
 
 from datasketch import MinHash, MinHashLSH
 
-from synthclf.answers import duplicate_key, normalize, refusal_or_meta
+from synthclf.answers import duplicate_key, example_key, normalize, refusal_or_meta
 from synthclf.errors import SynthclfError
 from synthclf.params import FilterParams, MinHashParams
 from synthclf.replicates import by_replicate
@@ -63,7 +63,7 @@ def contaminated(texts: list[str], sigs: list[MinHash], test_texts: list[str], p
     """Positions of the texts that equal a test text after normalising, or nearly copy one."""
     if not test_texts:
         return set()
-    test_keys = {duplicate_key(normalize(text)) for text in test_texts}
+    test_keys = {example_key(text) for text in test_texts}
     test_sigs = dict(enumerate(signatures((normalize(text) for text in test_texts), params.minhash)))
     threshold = params.contamination.threshold
     index = MinHashLSH(threshold=threshold, num_perm=params.minhash.num_perm)

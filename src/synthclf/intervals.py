@@ -55,6 +55,21 @@ class Resampled:
         return out
 
 
+def family_level(level: float, comparisons: int, correction: str) -> float:
+    """The level of each of ``comparisons`` intervals that make one family of claims, such that all of
+    them hold together at ``level``: with ``"bonferroni"``, 1 - (1 - level) / comparisons.
+
+    A table of m differences each at 95% calls some difference real in about m x 5% of runs where none
+    is; two runs then disagree on it. Bonferroni needs no assumption about how the comparisons
+    depend on each other, at the price of wider intervals. ``"none"`` keeps ``level`` for each.
+    """
+    if correction == "none" or comparisons <= 1:
+        return level
+    if correction != "bonferroni":
+        raise ValueError(f"unknown correction {correction!r}: bonferroni or none")
+    return 1 - (1 - level) / comparisons
+
+
 def excludes_zero(summary: Mapping[str, float | None], metric: str = "macro_f1") -> bool:
     """Whether the interval of a difference lies wholly on one side of zero (False if unknown)."""
     low, high = summary.get(f"{metric}_low"), summary.get(f"{metric}_high")

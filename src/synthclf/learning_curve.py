@@ -27,9 +27,9 @@ from sklearn.isotonic import IsotonicRegression
 
 from synthclf.classifiers import load_classifier, model_dirs, train_classifier
 from synthclf.errors import SynthclfError
-from synthclf.intervals import ItemResampler, Predictions, Replicates, Resampled
+from synthclf.intervals import ItemResampler, Predictions, Replicates, Resampled, family_level
 from synthclf.io import read_examples, read_jsonl
-from synthclf.params import TrainParams
+from synthclf.params import IntervalParams, TrainParams
 from synthclf.replicates import by_replicate, predictions_by_replicate
 
 Record = Mapping[str, Any]
@@ -95,14 +95,16 @@ def curve_point(resampler: ItemResampler, by_draw: Replicates, level: float) -> 
 
 
 def matched_comparison(
-    resampler: ItemResampler, real_by_draw: Replicates, synthetic: Replicates, size: int, level: float
+    resampler: ItemResampler, real_by_draw: Replicates, synthetic: Replicates, size: int, level: float,
+    difference_level: float,
 ) -> dict[str, Any]:
     """Real subsets of ``size`` examples against a synthetic source of that (mean) size, and the
-    difference real - synthetic. Both are scored on the same resampled items; the real draws and
-    the generation replicates are independent samples and are resampled independently."""
+    difference real - synthetic (its interval at ``difference_level``, its family's share of the
+    level). Both are scored on the same resampled items; the real draws and the generation
+    replicates are independent samples and are resampled independently."""
     real, synth = resampler.score(real_by_draw), resampler.score(synthetic)
     return {"size": size, "real": real.summary(level), "synthetic": synth.summary(level),
-            "difference": (real - synth).summary(level)}
+            "difference": {**(real - synth).summary(difference_level), "level": difference_level}}
 
 
 def crossed_mean(grid: Sequence[Sequence[Resampled]], seed: int) -> Resampled:
@@ -127,7 +129,8 @@ def crossed_mean(grid: Sequence[Sequence[Resampled]], seed: int) -> Resampled:
 
 
 def mix_gain(
-    resampler: ItemResampler, mixed: Sequence[Replicates], real_by_draw: Replicates, level: float, seed: int
+    resampler: ItemResampler, mixed: Sequence[Replicates], real_by_draw: Replicates, level: float,
+    gain_level: float, seed: int,
 ) -> dict[str, Any]:
     """Real subsets with a synthetic set added, and the gain over the same subsets alone.
 
@@ -138,11 +141,12 @@ def mix_gain(
     draw alone, on the same items. The interval is a crossed bootstrap (:func:`crossed_mean`) over
     draws and replicates on top of the item resamples, the same for the mix and for the real-only
     grid, so the gain is paired on items, draws and replicates: a synthetic set that changes no
-    prediction gains exactly 0, with an interval of width 0."""
+    prediction gains exactly 0, with an interval of width 0. The gain's interval is at
+    ``gain_level``, its family's share of the level."""
     alone = [resampler.score([seeds]) for seeds in real_by_draw]
     with_added = crossed_mean([[resampler.score([seeds]) for seeds in row] for row in mixed], seed)
     without = crossed_mean([[alone[d]] * len(row) for d, row in enumerate(mixed)], seed)
-    return {**with_added.summary(level), "gain": (with_added - without).summary(level)}
+    return {**with_added.summary(level), "gain": {**(with_added - without).summary(gain_level), "level": gain_level}}
 
 
 def real_examples_worth(points: Sequence[tuple[int, float]], synthetic: Mapping[str, float]) -> dict[str, Any]:
@@ -209,8 +213,7 @@ def learning_curve(
     real: SourcePredictions,
     synthetic: Mapping[str, SyntheticSource],
     seed: int,
-    resamples: int,
-    level: float,
+    intervals: IntervalParams,
 ) -> dict[str, Any]:
     """The learning_curve stage's metrics: ``curve``, ``matched`` and ``mixed`` scored on the
     ``test`` split of ``evaluated``, and the same for every other split under its name.
@@ -219,7 +222,8 @@ def learning_curve(
     with mixes only: the mixes' last point adds each synthetic set to the full real set and compares
     with them); ``synthetic`` each method's sets and predictions. Curve sizes not below the real
     training set are left out: a subset that large is the full set, the ``real`` source itself.
-    ``seed`` fixes the subsets, the bootstrap and so every number.
+    ``seed`` fixes the subsets, the bootstrap and so every number. The size-matched differences of
+    the task are one family of comparisons, the mixes' gains another (``intervals.correction``).
     """
     settings = params.learning_curve
     kinds = curve_classifiers(params)
@@ -259,13 +263,18 @@ def learning_curve(
             "mixed": {m: mixed_models(kind, s.replicates) for m, s in synthetic.items()} if settings.mixes else {},
         }
 
+    level = intervals.level
+    matched_level = family_level(level, len(matched_sizes) * len(kinds), intervals.correction)
+    gain_level = family_level(level, len(synthetic) * (len(sizes) + 1) * len(kinds) if settings.mixes else 1,
+                              intervals.correction)
+
     def scored(split: str) -> dict[str, Any]:
         gold = [r["label"] for r in evaluated[split]]
 
         def resampler() -> ItemResampler:
             # The same seed gives the same item resamples, so every block is paired on the items; a
             # fresh one per block keeps a block's numbers independent of which other blocks ran.
-            return ItemResampler(gold, label_names, resamples, seed)
+            return ItemResampler(gold, label_names, intervals.resamples, seed)
 
         def at(by_draw: Sequence[Mapping[str, list[Predictions]]]) -> Replicates:
             return [models_of_draw[split] for models_of_draw in by_draw]
@@ -276,11 +285,12 @@ def learning_curve(
             out["curve"][kind] = {str(size): curve_point(points, at(by_draw), level) for size, by_draw in blocks["curve"].items()}
             for method, by_draw in blocks["matched"].items():
                 out["matched"].setdefault(method, {})[kind] = matched_comparison(
-                    resampler(), at(by_draw), synthetic[method].predictions[kind][split], matched_sizes[method], level)
+                    resampler(), at(by_draw), synthetic[method].predictions[kind][split], matched_sizes[method], level,
+                    matched_level)
             for method, by_size in blocks["mixed"].items():
                 mixes = resampler()
                 out["mixed"].setdefault(method, {})[kind] = {
-                    str(size): mix_gain(mixes, [at(row) for row in grid], at(alone), level, seed)
+                    str(size): mix_gain(mixes, [at(row) for row in grid], at(alone), level, gain_level, seed)
                     for size, (alone, grid) in by_size.items()
                 }
         return out
@@ -323,7 +333,7 @@ def read_replicates(path: str | Path, labels: Sequence[str]) -> list[list[Record
 
 def task_learning_curve(
     root: str | Path, task: str, label_names: list[str], methods: Sequence[str],
-    params: TrainParams, seed: int, resamples: int, level: float,
+    params: TrainParams, seed: int, intervals: IntervalParams,
 ) -> dict[str, Any]:
     """:func:`learning_curve` for one task, read from the project folder ``root``: the real splits
     under data/real/<task>/, each method's kept sets under data/filtered/<task>/ and the train
@@ -344,4 +354,4 @@ def task_learning_curve(
         for method in methods
     }
     real = predictions("real") if params.learning_curve.mixes else {}
-    return learning_curve(train, evaluated, label_names, params, real, synthetic, seed, resamples, level)
+    return learning_curve(train, evaluated, label_names, params, real, synthetic, seed, intervals)

@@ -385,6 +385,8 @@ class IntervalParams(_Section):
 
     resamples: int = Field(ge=100)
     level: float = Field(gt=0.5, lt=1)
+    # How the differences of one task and one kind share the level (synthclf.intervals.family_level).
+    correction: Literal["bonferroni", "none"]
 
 
 class Params(_Section):

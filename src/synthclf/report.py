@@ -52,18 +52,43 @@ def curve_classifier(summary: Mapping[str, Any], classifiers: Sequence[str]) -> 
     return next((clf for clf in sorted(classifiers, key=lambda c: c != "encoder") if clf in curved), None)
 
 
-def gap_sentence(gap: Mapping[str, Any], size_note: str = "at this size") -> str:
-    """"worse by 12.3 points [4.1, 20.0]" only when the paired interval excludes zero."""
+def gap_sentence(gap: Mapping[str, Any], chance: float, level: float) -> str:
+    """"worse by 12.3 points [4.1, 20.0]" only when the paired interval excludes zero, and only where
+    the real-data classifier is detectably above ``chance``: where it is not, neither source has
+    learned the task, and which of two failures fails less is no verdict on synthetic data."""
     if gap.get("macro_f1") is None:
         return "no gap could be measured"
     span = f"[{100 * gap['macro_f1_low']:.1f}, {100 * gap['macro_f1_high']:.1f}]"
+    measured = f"real − synthetic {100 * gap['macro_f1']:+.1f} points, {level:.0%} family-wise interval {span}"
+    if not gap.get("real_above_chance", True):
+        return (f"no verdict: the real-data classifier is not detectably above chance ({percent(chance)}) either, so "
+                f"neither has learned the task at this size and their difference ({measured}) says nothing about "
+                "the synthetic data")
     if not excludes_zero(gap):
-        return f"no detectable difference {size_note} (real − synthetic {100 * gap['macro_f1']:+.1f} points, 95% interval {span})"
+        return f"no detectable difference at this size ({measured})"
     direction = "worse" if gap["macro_f1"] > 0 else "better"
-    return f"synthetic data is {direction} by {100 * abs(gap['macro_f1']):.1f} points (95% interval of real − synthetic {span})"
+    return (f"synthetic data is {direction} by {100 * abs(gap['macro_f1']):.1f} points ({level:.0%} family-wise interval "
+            f"of real − synthetic {span})")
 
 
-def verdicts(summary: Mapping[str, Any], methods: Sequence[str], classifier: str, curved: str | None = None) -> list[str]:
+def family_note(summary: Mapping[str, Any], level: float) -> str:
+    """How the intervals of differences share the level, from the levels the metrics carry."""
+    gaps = [g for t in summary["tasks"].values() for by_clf in t["gap"].values() for g in by_clf.values()]
+    gap_level = next((g["level"] for g in gaps if "level" in g), level)
+    if gap_level <= level:
+        return f"Each difference's interval is at {level:.0%} on its own."
+    m = round((1 - level) / (1 - gap_level))
+    return (f"A task's differences of one kind (its real − synthetic gaps, its method comparisons, its size-matched "
+            f"comparisons, its mixes' gains) are one family, whose intervals hold *together* at {level:.0%} (Bonferroni: "
+            f"with m differences each interval is at 1 − {1 - level:.0%}/m, e.g. {gap_level:.2%} for the {m} real − synthetic "
+            f"gaps): m intervals at {level:.0%} each would call some difference real in about m × {1 - level:.0%} of runs "
+            "where there is none, and another sample would not repeat it. A gap is a verdict only where the real-data "
+            "classifier is detectably above chance.")
+
+
+def verdicts(
+    summary: Mapping[str, Any], methods: Sequence[str], classifier: str, level: float, curved: str | None = None,
+) -> list[str]:
     """One plain sentence per task: the synthetic method chosen on validation data, how its test
     score compares with real data's, and what it is worth in real examples on the learning curve
     of ``curved`` (default: ``classifier``)."""
@@ -75,17 +100,18 @@ def verdicts(summary: Mapping[str, Any], methods: Sequence[str], classifier: str
         best = t["best_method"][classifier]
         real, synthetic = t["scores"]["real"][classifier], t["scores"][best][classifier]
         chosen = f" (chosen over {', '.join(title(m) for m in methods if m != best)} on validation data)" if len(methods) > 1 else ""
+        gap = t["gap"][best][classifier]
         room = real["macro_f1"] - t["chance_macro_f1"]
-        where = "at or below chance" if room <= 0 else f"only {100 * room:.1f} points above chance"
-        floor = (f" The real-data classifier is {where} ({percent(t['chance_macro_f1'])}): little room to lose, so "
-                 "a small gap says little about the synthetic data." if room < LITTLE_ROOM else "")
+        floor = (f" The real-data classifier is only {100 * room:.1f} points above chance ({percent(t['chance_macro_f1'])}): "
+                 "little room to lose, so a small gap says little about the synthetic data."
+                 if room < LITTLE_ROOM and gap.get("real_above_chance", True) else "")
         worth = t.get("worth_real_examples", {}).get(best, {}).get(curved)
         to = "" if curved == classifier else f" to {CLASSIFIER_TITLES.get(curved, curved)}"
         worth_part = "" if worth is None else f" It is worth {worth_text(worth)} real examples{to}."
         lines.append(
             f"- **{task}** ({stars(t['subjectivity'])}): real data {percent(real['macro_f1'], interval=bounds(real, 'macro_f1'))}, "
             f"{title(best)}{chosen} {percent(synthetic['macro_f1'], interval=bounds(synthetic, 'macro_f1'))}: "
-            f"{gap_sentence(t['gap'][best][classifier])}.{worth_part}{floor}"
+            f"{gap_sentence(gap, t['chance_macro_f1'], level)}.{worth_part}{floor}"
         )
     return lines
 
@@ -111,8 +137,10 @@ def trend_words(summary: Mapping[str, Any], methods: Sequence[str], classifier: 
                        f"p = {p_text(summary[key][m][classifier]['p_value'])} ({what})"
                        for key, what in (("subjectivity_vs_gap", "points"), ("subjectivity_vs_relative_gap", "relative"))
                        for m in methods if (summary[key][m][classifier].get("p_value") or 1) < 0.05]
-        lines += [("A trend at the 5% level: " + "; ".join(significant) + ".") if significant else
-                  f"No trend at the 5% level with {n} tasks (exact permutation p-values below).", ""]
+        name = CLASSIFIER_TITLES.get(classifier, classifier)
+        lines += [(f"A trend at the 5% level for the {name}: " + "; ".join(significant) + ".") if significant else
+                  f"No trend at the 5% level for the {name} with {n} tasks (exact permutation p-values of every "
+                  "classifier below).", ""]
     return lines
 
 
@@ -166,13 +194,14 @@ def render_report(
         f"over replicates × seeds, in percent, with its {level:.0%} interval in brackets: a bootstrap that resamples "
         "the test items and the replicates. A difference (real − synthetic, method − method, mix − real only) is "
         "computed on the same resampled test items, and called a difference only when its interval excludes zero. "
+        f"{family_note(summary, level)} "
         "The synthetic method of each verdict is chosen on a validation split held out from the real training data; "
         "the test set is read once for each number.",
         "",
     ]
     primary = "encoder" if "encoder" in classifiers else classifiers[0]
     curved = curve_classifier(summary, classifiers)
-    lines += [f"## Verdict per task ({CLASSIFIER_TITLES.get(primary, primary)})", "", *verdicts(summary, methods, primary, curved), ""]
+    lines += [f"## Verdict per task ({CLASSIFIER_TITLES.get(primary, primary)})", "", *verdicts(summary, methods, primary, level, curved), ""]
     for clf in classifiers:
         lines += [f"## Scores, {CLASSIFIER_TITLES.get(clf, clf)}", "", scores_table(summary, methods, clf), ""]
         lines += _figure(figures, f"scores-{clf}", "Macro-F1 per task")
@@ -218,7 +247,8 @@ def _method_differences(summary: Mapping[str, Any], methods: Sequence[str], clas
     if not pairs:
         return []
     lines = ["## Method against method", "",
-             "Macro-F1 difference in points with its paired 95% interval; **bold** where the interval excludes zero.", ""]
+             "Macro-F1 difference in points with its paired interval (a task's method comparisons hold together at "
+             "the report's level); **bold** where the interval excludes zero.", ""]
     rows = []
     for task in by_subjectivity(tasks):
         for clf in classifiers:

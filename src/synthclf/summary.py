@@ -14,7 +14,9 @@ from synthclf.correlations import correlation
 from synthclf.learning_curve import real_examples_worth
 
 SCORE_KEYS = tuple(f"{m}{end}" for m in ("macro_f1", "accuracy") for end in ("", "_low", "_high"))
-GAP_KEYS = SCORE_KEYS + ("macro_f1_relative", "macro_f1_relative_low", "macro_f1_relative_high")
+# A difference also carries the level of its interval (its family's share, synthclf.intervals.family_level).
+DIFFERENCE_KEYS = SCORE_KEYS + ("level",)
+GAP_KEYS = DIFFERENCE_KEYS + ("macro_f1_relative", "macro_f1_relative_low", "macro_f1_relative_high", "real_above_chance")
 
 
 def _pick(record: Mapping[str, Any], keys: Sequence[str]) -> dict[str, Any]:
@@ -46,7 +48,7 @@ def task_summary(
         "scores": scores,
         "validation": {s: {c: _pick(validation["scores"][s][c], SCORE_KEYS) for c in classifiers} for s in sources},
         "gap": {m: {c: _pick(test["differences"][f"real - {m}"][c], GAP_KEYS) for c in classifiers} for m in methods},
-        "method_differences": {pair: {c: _pick(by_clf[c], SCORE_KEYS) for c in classifiers}
+        "method_differences": {pair: {c: _pick(by_clf[c], DIFFERENCE_KEYS) for c in classifiers}
                                for pair, by_clf in test["differences"].items() if not pair.startswith("real - ")},
         "best_method": {c: best_method(validation["scores"], methods, c) for c in classifiers},
         "diversity": diversity,

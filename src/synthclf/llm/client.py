@@ -249,11 +249,12 @@ class LLM:
             if reason is None:
                 assert response.content is not None  # _unusable rejects None
                 try:
-                    content = response.content
-                    if response.finish_reason == "length" and cut is not None:
-                        content = cut(content)
-                        self.usage.cut_kept += 1
-                    return content if parse is None else parse(content)
+                    was_cut = response.finish_reason == "length" and cut is not None
+                    content = cut(response.content) if was_cut else response.content
+                    answer = content if parse is None else parse(content)
+                    # Counted once the part is kept: a cut answer the parser rejects is a bad response only.
+                    self.usage.cut_kept += was_cut
+                    return answer
                 except BadResponse as exc:
                     reason = str(exc) or "rejected by the parser"
             self.usage.bad_responses += 1

@@ -173,3 +173,39 @@ def test_the_command_writes_a_file_or_fails_in_one_line(two_runs, tmp_path):
     missing = subprocess.run([*args, str(two_runs[0]), str(tmp_path / "nope")], capture_output=True, text=True, check=False)
     assert missing.returncode == 2
     assert missing.stderr.strip().splitlines() == [f"error: {tmp_path / 'nope'}: not a kept run (no params.yaml; keep one with synthclf keep-run)"]
+
+
+def _with_differences(folder: Path, differences: dict[str, dict[str, tuple]]) -> Path:
+    """Adds test differences to a kept run's summary: task -> name -> (value, low, high[, real above chance])."""
+    path = folder / "metrics" / "summary.json"
+    summary = json.loads(path.read_text())
+    for task, by_name in differences.items():
+        for name, (value, low, high, *above) in by_name.items():
+            record = {"macro_f1": value, "macro_f1_low": low, "macro_f1_high": high, "level": 0.9875}
+            if name.startswith("real - "):
+                record["real_above_chance"] = above[0] if above else True
+                summary["tasks"][task].setdefault("gap", {})[name[len("real - "):]] = {"tfidf_lr": record}
+            else:
+                summary["tasks"][task].setdefault("method_differences", {})[name] = {"tfidf_lr": record}
+    path.write_text(json.dumps(summary))
+    return folder
+
+
+def test_a_second_run_is_checked_against_the_verdicts_of_the_baseline(tmp_path):
+    seed0 = _with_differences(kept_run(tmp_path, "seed0", True, PLAIN_TEST, 0, PLAIN_VALIDATION, 0.04), {
+        "news": {"real - zero_shot": (0.40, 0.30, 0.50), "few_shot - zero_shot": (0.07, 0.001, 0.14)},
+        "humor": {"real - few_shot": (0.12, 0.07, 0.17, False), "real - zero_shot": (-0.05, -0.08, -0.02)},
+    })
+    seed1 = _with_differences(kept_run(tmp_path, "seed1", True, PLAIN_TEST, 0, PLAIN_VALIDATION, 0.04), {
+        "news": {"real - zero_shot": (0.35, 0.25, 0.45), "few_shot - zero_shot": (0.003, -0.09, 0.09)},
+        "humor": {"real - few_shot": (0.01, -0.05, 0.07), "real - zero_shot": (0.05, 0.02, 0.08)},
+    })
+    text = unpadded(compare([load_run(seed0), load_run(seed1)]))
+    section = text.split("## Does seed1 repeat seed0's verdicts?")[1]
+    assert ("Of the 3 differences that either run calls, 1 agree in sign and significance, 1 have opposite signs "
+            "and 1 are called by one run only.") in section
+    assert "| news | tfidf_lr | real − zero_shot | +40.0 [+30.0, +50.0] | +35.0 [+25.0, +45.0] | agree |" in section
+    assert "| news | tfidf_lr | few_shot − zero_shot | +7.0 [+0.1, +14.0] | +0.3 [-9.0, +9.0] | **one run only** |" in section
+    assert "| humor | tfidf_lr | real − zero_shot | -5.0 [-8.0, -2.0] | +5.0 [+2.0, +8.0] | **opposite** |" in section
+    # A gap where real data is not above chance is no verdict, in either run.
+    assert "real − few_shot" not in section

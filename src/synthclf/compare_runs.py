@@ -7,7 +7,8 @@ figures, with their 95% intervals, are shown for information only. A run kept be
 validation scores cannot be ranked, and says so. One Markdown table per task follows (Macro-F1 of
 every classifier, what the filters removed, the diversity figures), each validation figure beside its
 change from the first run named, the baseline. The params in which the runs differ say what each
-setting is.
+setting is. Last, whether each run repeats the baseline's verdicts: every real - synthetic and
+method - method difference that either run calls a difference, side by side.
 
 Command line: ``synthclf compare-runs BASELINE OTHER... [--output FILE]``.
 """
@@ -25,9 +26,10 @@ import pandas as pd
 import yaml
 
 from synthclf.errors import SynthclfError
+from synthclf.intervals import excludes_zero
 from synthclf.io import atomic_write, read_json
 from synthclf.metrics_diff import CHANGED, NO_INTERVAL, UNCHANGED, Move, combined_noise, half_width
-from synthclf.tables import markdown
+from synthclf.tables import markdown, points_text
 from synthclf.runs import RUNS
 from synthclf.titles import CLASSIFIER_TITLES, SOURCE_TITLES, bounds, fraction, percent
 
@@ -257,6 +259,45 @@ def _without_intervals(runs: Sequence[KeptRun]) -> list[str]:
                        for by_clf in t.get("scores", {}).values() for record in by_clf.values() for key in record)]
 
 
+def _called(difference: Mapping[str, Any] | None) -> int:
+    """+1 or -1 where a run calls a difference (its interval excludes zero and, for a gap, real data is
+    above chance), else 0."""
+    if not difference or difference.get("real_above_chance") is False or not excludes_zero(difference):
+        return 0
+    return 1 if difference["macro_f1"] > 0 else -1
+
+
+def _differences(run: KeptRun, task: str, classifier: str) -> dict[str, Mapping[str, Any]]:
+    """A run's test differences of one task and classifier, by their names ("real - few_shot", ...)."""
+    t = run.summary["tasks"][task]
+    out = {f"real - {m}": by_clf[classifier] for m, by_clf in t.get("gap", {}).items() if classifier in by_clf}
+    out.update({pair: by_clf[classifier] for pair, by_clf in t.get("method_differences", {}).items() if classifier in by_clf})
+    return out
+
+
+def verdict_agreement(baseline: KeptRun, other: KeptRun, tasks: Sequence[str]) -> list[str]:
+    """The differences either run calls, each run's figure, and whether the other run repeats it."""
+    rows, counts = [], {"agree": 0, "opposite": 0, "one run only": 0}
+    for task in tasks:
+        for classifier in _classifiers([baseline, other]):
+            ours, theirs = _differences(baseline, task, classifier), _differences(other, task, classifier)
+            for name in [n for n in ours if n in theirs]:
+                a, b = _called(ours[name]), _called(theirs[name])
+                if not (a or b):
+                    continue
+                outcome = "agree" if a == b else "opposite" if a and b else "one run only"
+                counts[outcome] += 1
+                rows.append({"Task": task, "Classifier": classifier, "Difference": name.replace(" - ", " − "),
+                             baseline.name: points_text(ours[name]), other.name: points_text(theirs[name]),
+                             "": outcome if outcome == "agree" else f"**{outcome}**"})
+    if not rows:
+        return [f"Neither {baseline.name} nor {other.name} calls any difference (or they share none)."]
+    total = sum(counts.values())
+    return [f"Of the {total} differences that either run calls, {counts['agree']} agree in sign and significance, "
+            f"{counts['opposite']} have opposite signs and {counts['one run only']} are called by one run only.",
+            "", markdown(rows, right=(baseline.name, other.name))]
+
+
 def compare(runs: Sequence[KeptRun]) -> str:
     """The Markdown comparison of ``runs``; the first is the baseline."""
     tasks = [t for t in runs[0].params["tasks"] if all(t in r.summary["tasks"] for r in runs)]
@@ -290,6 +331,12 @@ def compare(runs: Sequence[KeptRun]) -> str:
     lines.append("")
     for task in tasks:
         lines += [f"## {task}", "", task_table(runs, task), ""]
+    for other in runs[1:]:
+        lines += [f"## Does {other.name} repeat {runs[0].name}'s verdicts?", "",
+                  "The real − synthetic and method − method differences (test Macro-F1, points, with the intervals the "
+                  "runs state) that either run calls a difference: its interval excludes zero, and for real − synthetic "
+                  "the real-data classifier is above chance. Runs of the same settings with another `seed` should agree "
+                  "on every one.", "", *verdict_agreement(runs[0], other, tasks), ""]
     return "\n".join(lines)
 
 

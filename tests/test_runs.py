@@ -55,6 +55,17 @@ def test_keeps_report_figures_metrics_params_and_lock(finished_run):
     assert sorted(p.name for p in kept.parent.iterdir()) == ["twelve"]  # no staging folder left
 
 
+def test_keeps_the_per_task_metrics_of_the_run_s_tasks_only(finished_run):
+    # Files of another run's tasks that git keeps in the workspace (the default run's, say).
+    (finished_run / "params.yaml").write_text("per_label: 12\ntasks: [imdb]\n")
+    for name in ("eval/imdb.json", "eval/bbc_news.json", "filter/imdb-few_shot.json", "filter/bbc_news-few_shot.json"):
+        (finished_run / "metrics" / name).parent.mkdir(parents=True, exist_ok=True)
+        (finished_run / "metrics" / name).write_text("{}")
+    kept = keep_run("imdb_only", finished_run)
+    assert sorted(str(p.relative_to(kept / "metrics")) for p in (kept / "metrics").rglob("*.json")) == [
+        "eval/imdb.json", "filter/imdb-few_shot.json", "summary.json"]
+
+
 def test_refuses_results_that_do_not_match_the_params(finished_run):
     (finished_run / "params.yaml").write_text("per_label: 20\n")
     with pytest.raises(SynthclfError, match=r"out of date for 1 stage\(s\), e.g. analyze"):

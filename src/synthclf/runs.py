@@ -17,6 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from synthclf.errors import SynthclfError, dvc_error
 
 RUNS = Path("reports/runs")
@@ -84,6 +86,7 @@ def keep_run(name: str, root: Path = Path("."), force: bool = False) -> Path:
                 shutil.copytree(source, copy)
             else:
                 shutil.copy2(source, copy)
+        _drop_other_tasks(staging / "metrics", root / "params.yaml")
         report = staging / "report.md"
         report.write_text(
             f"> Kept run `{name}`: the results of the params in [params.yaml](params.yaml) beside this "
@@ -97,6 +100,18 @@ def keep_run(name: str, root: Path = Path("."), force: bool = False) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _drop_other_tasks(metrics: Path, params_file: Path) -> None:
+    """Removes the per-task metrics (``metrics/<stage>/<task>.json``, ``<task>-<method>.json``) of tasks
+    the run did not have: git keeps the default run's files in the workspace, and a kept run of other
+    tasks must not pass them off as its own."""
+    tasks = (yaml.safe_load(params_file.read_text(encoding="utf-8")) or {}).get("tasks")
+    if not tasks:
+        return
+    for path in metrics.glob("*/*.json"):
+        if path.stem.split("-", 1)[0] not in tasks:
+            path.unlink()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -26,9 +26,9 @@ import pandas as pd
 import yaml
 
 from synthclf.errors import SynthclfError
-from synthclf.intervals import excludes_zero
 from synthclf.io import atomic_write, read_json
 from synthclf.metrics_diff import CHANGED, NO_INTERVAL, UNCHANGED, Move, combined_noise, half_width
+from synthclf.report import called
 from synthclf.tables import markdown, points_text
 from synthclf.runs import RUNS
 from synthclf.titles import CLASSIFIER_TITLES, SOURCE_TITLES, bounds, fraction, percent
@@ -259,14 +259,6 @@ def _without_intervals(runs: Sequence[KeptRun]) -> list[str]:
                        for by_clf in t.get("scores", {}).values() for record in by_clf.values() for key in record)]
 
 
-def _called(difference: Mapping[str, Any] | None) -> int:
-    """+1 or -1 where a run calls a difference (its interval excludes zero and, for a gap, real data is
-    above chance), else 0."""
-    if not difference or difference.get("real_above_chance") is False or not excludes_zero(difference):
-        return 0
-    return 1 if difference["macro_f1"] > 0 else -1
-
-
 def _differences(run: KeptRun, task: str, classifier: str) -> dict[str, Mapping[str, Any]]:
     """A run's test differences of one task and classifier, by their names ("real - few_shot", ...)."""
     t = run.summary["tasks"][task]
@@ -282,7 +274,7 @@ def verdict_agreement(baseline: KeptRun, other: KeptRun, tasks: Sequence[str]) -
         for classifier in _classifiers([baseline, other]):
             ours, theirs = _differences(baseline, task, classifier), _differences(other, task, classifier)
             for name in [n for n in ours if n in theirs]:
-                a, b = _called(ours[name]), _called(theirs[name])
+                a, b = called(ours[name]), called(theirs[name])
                 if not (a or b):
                     continue
                 outcome = "agree" if a == b else "opposite" if a and b else "one run only"

@@ -52,10 +52,18 @@ def curve_classifier(summary: Mapping[str, Any], classifiers: Sequence[str]) -> 
     return next((clf for clf in sorted(classifiers, key=lambda c: c != "encoder") if clf in curved), None)
 
 
+def called(difference: Mapping[str, Any] | None) -> int:
+    """+1 or -1 where the report calls a difference (real - synthetic, method - method): its interval
+    excludes zero and, for a gap, the real-data classifier is detectably above chance (where it is
+    not, neither source has learned the task, and which of two failures fails less is no verdict on
+    synthetic data); else 0."""
+    if not difference or difference.get("real_above_chance") is False or not excludes_zero(difference):
+        return 0
+    return 1 if difference["macro_f1"] > 0 else -1
+
+
 def gap_sentence(gap: Mapping[str, Any], chance: float, level: float) -> str:
-    """"worse by 12.3 points [4.1, 20.0]" only when the paired interval excludes zero, and only where
-    the real-data classifier is detectably above ``chance``: where it is not, neither source has
-    learned the task, and which of two failures fails less is no verdict on synthetic data."""
+    """"worse by 12.3 points [4.1, 20.0]" only where :func:`called` calls the gap."""
     if gap.get("macro_f1") is None:
         return "no gap could be measured"
     span = f"[{100 * gap['macro_f1_low']:.1f}, {100 * gap['macro_f1_high']:.1f}]"
@@ -64,9 +72,10 @@ def gap_sentence(gap: Mapping[str, Any], chance: float, level: float) -> str:
         return (f"no verdict: the real-data classifier is not detectably above chance ({percent(chance)}) either, so "
                 f"neither has learned the task at this size and their difference ({measured}) says nothing about "
                 "the synthetic data")
-    if not excludes_zero(gap):
+    sign = called(gap)
+    if not sign:
         return f"no detectable difference at this size ({measured})"
-    direction = "worse" if gap["macro_f1"] > 0 else "better"
+    direction = "worse" if sign > 0 else "better"
     return (f"synthetic data is {direction} by {100 * abs(gap['macro_f1']):.1f} points ({level:.0%} family-wise interval "
             f"of real − synthetic {span})")
 
@@ -256,7 +265,7 @@ def _method_differences(summary: Mapping[str, Any], methods: Sequence[str], clas
             for pair in pairs:
                 d = tasks[task]["method_differences"][pair][clf]
                 shown = points_text(d)
-                row[" − ".join(title(m) for m in pair.split(" - "))] = f"**{shown}**" if excludes_zero(d) else shown
+                row[" − ".join(title(m) for m in pair.split(" - "))] = f"**{shown}**" if called(d) else shown
             rows.append(row)
     return lines + [markdown(rows), ""]
 
